@@ -1,0 +1,1 @@
+"""Sandbox, graders and ranking: plain inputs, plain records, no LSP types."""
