@@ -1,0 +1,164 @@
+"""mypy as a grader, through a long-lived worker process per project snapshot.
+
+The worker (`mypy_worker.py`) keeps mypy imported and its incremental cache warm, so each candidate
+costs one incremental check rather than a cold start. The cache lives in a private temp directory,
+never in the workspace. A worker crash, a timeout or an unparseable answer is an `error` verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from gauntlet.graders.base import GraderContext, GraderError
+from gauntlet.graders.findings import Finding, line_context
+from gauntlet.graders.procs import kill_group
+
+log = logging.getLogger(__name__)
+
+# Undefined names crash at run time: they block a candidate even where the project has no mypy config.
+ALWAYS_GATE = frozenset({"name-defined", "attr-defined", "call-arg", "import-not-found", "syntax"})
+_IGNORED_SEVERITIES = frozenset({"note"})
+
+
+class MypyGrader:
+    name = "mypy"
+
+    def __init__(self, ctx: GraderContext) -> None:
+        self.ctx = ctx
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._cache = Path(tempfile.mkdtemp(prefix="gauntlet-mypy-"))
+
+    @property
+    def configured(self) -> bool:
+        return self.ctx.config.mypy
+
+    def is_gate(self, finding: Finding) -> bool:
+        return self.configured or finding.code in ALWAYS_GATE
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        argv = [
+            sys.executable,
+            "-m",
+            "gauntlet.graders.mypy_worker",
+            str(self.ctx.root),
+            str(self.ctx.interpreter.path),
+            str(self._cache),
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MYPY")}
+        self._proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+        return self._proc
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            proc = self._start()
+            assert proc.stdin is not None and proc.stdout is not None
+            reply: list[bytes] = []
+
+            def read() -> None:
+                assert proc.stdout is not None
+                reply.append(proc.stdout.readline())
+
+            try:
+                proc.stdin.write(json.dumps(request).encode() + b"\n")
+                proc.stdin.flush()
+            except OSError as exc:
+                self._stop()
+                raise GraderError(f"mypy worker is gone: {exc}") from exc
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            reader.join(self.ctx.timeout_s)
+            if reader.is_alive() or not reply or not reply[0]:
+                timed_out = reader.is_alive()
+                self._stop()
+                raise GraderError(
+                    f"mypy timed out after {self.ctx.timeout_s:.0f}s"
+                    if timed_out
+                    else "mypy worker exited"
+                )
+        try:
+            data = json.loads(reply[0])
+        except ValueError as exc:
+            raise GraderError(f"mypy worker answered non-JSON: {reply[0][:120]!r}") from exc
+        if not isinstance(data, dict):
+            raise GraderError("mypy worker answered JSON that is not an object")
+        return data
+
+    def findings(self, text: str) -> list[Finding]:
+        data = self._ask({"path": self.ctx.rel_path, "text": text})
+        if "crash" in data:
+            raise GraderError(f"mypy crashed: {str(data['crash'])[:300]}")
+        errors = data.get("errors")
+        if not isinstance(errors, list):
+            raise GraderError("mypy worker answer has no error list")
+        return self._parse(errors, text)
+
+    def _parse(self, errors: list[Any], text: str) -> list[Finding]:
+        target_lines = text.splitlines()
+        other_lines: dict[str, list[str]] = {}
+        found: list[Finding] = []
+        for item in errors:
+            if not isinstance(item, dict):
+                raise GraderError("mypy worker answered an error that is not an object")
+            if "raw" in item:
+                raw = str(item["raw"])
+                # mypy reports some problems (a bad config, a blocking error) as plain text.
+                raise GraderError(
+                    f"mypy reported: {raw.strip().splitlines()[0][:200] if raw.strip() else raw}"
+                )
+            if item.get("severity") in _IGNORED_SEVERITIES:
+                continue
+            path = os.path.normpath(str(item.get("file", ""))).replace(os.sep, "/")
+            line = int(item.get("line") or 0)
+            if path == os.path.normpath(self.ctx.rel_path):
+                lines = target_lines
+            else:
+                if path not in other_lines:
+                    try:
+                        other_lines[path] = (
+                            (self.ctx.root / path).read_text(errors="replace").splitlines()
+                        )
+                    except OSError:
+                        other_lines[path] = []
+                lines = other_lines[path]
+            found.append(
+                Finding(
+                    tool="mypy",
+                    code=str(item.get("code") or "misc"),
+                    message=str(item.get("message", "")),
+                    line=line,
+                    column=int(item.get("column") or 0) + 1,
+                    severity=str(item.get("severity", "error")),
+                    path=path,
+                    context=line_context(lines, line),
+                )
+            )
+        return found
+
+    def _stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            kill_group(self._proc)
+        self._proc = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+        shutil.rmtree(self._cache, ignore_errors=True)

@@ -1,0 +1,199 @@
+"""The project's own tests as a grader: run pytest in the sandbox and compare per-test outcomes.
+
+The exit code is never trusted. A grader-owned plugin writes each test's outcome to a report file;
+two grader-owned canary tests with fresh random names (one must pass, one must fail) prove that the
+run really executed test bodies; every test that ran on the current file must have a result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from gauntlet.graders.sandbox import Limits, Sandbox
+from gauntlet.graders.workspace import Interpreter
+
+REPORT = "pytest-report.json"
+
+
+def runner_source(name: str) -> str:
+    return (resources.files("gauntlet.graders") / "runners" / name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """Per-test outcomes of one pytest run, or why there are none."""
+
+    outcomes: Mapping[str, str] = field(default_factory=dict)
+    """nodeid -> "passed" | "failed" | "error" | "skipped"."""
+    collect_errors: tuple[str, ...] = ()
+    problem: str = ""
+    """Non-empty when the run cannot be trusted (no report, forged canaries, timeout)."""
+    timed_out: bool = False
+    duration_s: float = 0.0
+    isolated: bool = False
+
+
+def python_argv(interp: Interpreter) -> tuple[list[str], dict[str, str]]:
+    """How to start pytest: the workspace interpreter when it has pytest, else gauntlet's own with
+    the workspace's import path appended, so the project's dependencies still import."""
+    if interp.has_pytest:
+        return [str(interp.path)], {}
+    extra = [p for p in interp.sys_path if "site-packages" in p or "dist-packages" in p]
+    return [sys.executable], ({"PYTHONPATH_EXTRA": os.pathsep.join(extra)} if extra else {})
+
+
+def run_pytest(
+    sandbox: Sandbox,
+    root: Path,
+    interp: Interpreter,
+    test_files: list[str],
+    overlays: Mapping[str, str],
+    limits: Limits,
+) -> TestRun:
+    nonce = secrets.token_hex(6)
+    canary = f"test_gauntlet_canary_{nonce}.py"
+    canary_src = (
+        f"def test_pass_{nonce}():\n    assert sum([1, 2]) == 3\n\n\n"
+        f"def test_fail_{nonce}():\n    assert sum([1, 2]) == 4\n"
+    )
+    extras = {"gauntlet_report.py": runner_source("gauntlet_report.py"), canary: canary_src}
+    with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
+        py, env = python_argv(interp)
+        path_entries = [str(job.extras_dir)]
+        if "PYTHONPATH_EXTRA" in env:
+            path_entries.append(env.pop("PYTHONPATH_EXTRA"))
+        env.update(
+            {
+                "PYTHONPATH": os.pathsep.join(path_entries),
+                "GAUNTLET_REPORT": str(job.out_dir / REPORT),
+                "PYTEST_ADDOPTS": "",
+                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "",
+            }
+        )
+        argv = [
+            *py,
+            "-m",
+            "pytest",
+            "-p",
+            "gauntlet_report",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--color=no",
+            "-o",
+            "console_output_style=classic",
+            *test_files,
+            str(job.extras_dir / canary),
+        ]
+        res = job.run(argv, env=env, limits=limits)
+        raw = job.read_out(REPORT)
+    if res.timed_out:
+        return TestRun(
+            problem=f"tests timed out after {limits.timeout_s:g}s",
+            timed_out=True,
+            duration_s=res.duration_s,
+            isolated=res.isolated,
+        )
+    if raw is None:
+        tail = (res.stderr or res.stdout).decode(errors="replace").strip().splitlines()[-1:] or [""]
+        return TestRun(
+            problem=f"the test run ended without a report (exit code {res.returncode}): {tail[0][:160]}",
+            duration_s=res.duration_s,
+            isolated=res.isolated,
+        )
+    try:
+        data = json.loads(raw)
+        outcomes = {str(k): str(v) for k, v in data["tests"].items()}
+        collect = tuple(
+            str(e.get("nodeid", "")) + ": " + str(e.get("message", ""))[-200:]
+            for e in data.get("collect_errors", [])
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return TestRun(
+            problem="the test report is not valid JSON",
+            duration_s=res.duration_s,
+            isolated=res.isolated,
+        )
+    passed = [k for k, v in outcomes.items() if k.endswith(f"::test_pass_{nonce}")]
+    failed = [k for k, v in outcomes.items() if k.endswith(f"::test_fail_{nonce}")]
+    if (
+        len(passed) != 1
+        or len(failed) != 1
+        or outcomes[passed[0]] != "passed"
+        or outcomes[failed[0]] != "failed"
+    ):
+        return TestRun(
+            problem="the canary tests did not give their known outcomes: the test run was tampered with",
+            duration_s=res.duration_s,
+            isolated=res.isolated,
+        )
+    real = {k: v for k, v in outcomes.items() if nonce not in k}
+    return TestRun(
+        outcomes=real, collect_errors=collect, duration_s=res.duration_s, isolated=res.isolated
+    )
+
+
+@dataclass(frozen=True)
+class UntrustedRun:
+    results: Mapping[str, str] = field(default_factory=dict)
+    """test id -> "pass" | "fail" | "error" | "timeout" | "invalid" | "missing"."""
+    details: Mapping[str, str] = field(default_factory=dict)
+    problem: str = ""
+    duration_s: float = 0.0
+
+
+def run_untrusted(
+    sandbox: Sandbox,
+    root: Path,
+    interp: Interpreter,
+    tests: list[tuple[str, str]],
+    overlays: Mapping[str, str],
+    limits: Limits,
+    per_test_s: float = 2.0,
+) -> UntrustedRun:
+    """One process per candidate runs every untrusted test, each under its own time limit."""
+    payload = json.dumps([{"id": tid, "code": code} for tid, code in tests])
+    extras = {
+        "gauntlet_untrusted.py": runner_source("gauntlet_untrusted.py"),
+        "tests.json": payload,
+    }
+    with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
+        py = [str(interp.path)]
+        argv = [
+            *py,
+            str(job.extras_dir / "gauntlet_untrusted.py"),
+            str(job.extras_dir / "tests.json"),
+            str(job.out_dir / "untrusted.jsonl"),
+            str(per_test_s),
+        ]
+        res = job.run(argv, env={"PYTHONPATH": str(job.root)}, limits=limits, cwd=job.root)
+        raw = job.read_out("untrusted.jsonl") or b""
+    results: dict[str, str] = {}
+    details: dict[str, str] = {}
+    known = {tid for tid, _ in tests}
+    for line in raw.decode(errors="replace").splitlines():
+        try:
+            item = json.loads(line)
+            tid, status = str(item["id"]), str(item["status"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if tid in known and tid not in results:
+            results[tid] = status
+            if item.get("detail"):
+                details[tid] = str(item["detail"])[:300]
+    for tid in known - set(results):
+        # The process died inside this test (or before it): the test did not pass.
+        results[tid] = "timeout" if res.timed_out else "missing"
+    return UntrustedRun(
+        results=results,
+        details=details,
+        duration_s=res.duration_s,
+        problem="timed out" if res.timed_out else "",
+    )

@@ -1,0 +1,112 @@
+"""ruff as a grader: lint the candidate's text through stdin, with the project's ruff config.
+
+Fixed arguments: `ruff check --output-format json --no-cache --stdin-filename <root/rel> -`.
+Exit codes: 0 = no findings, 1 = findings, 2 = ruff itself failed (bad config, internal error).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from gauntlet.graders.base import GraderContext, GraderError
+from gauntlet.graders.findings import Finding, line_context
+from gauntlet.graders.procs import ToolMissing, run_tool
+
+# Names that are undefined crash at run time, so they block a candidate even without a ruff config.
+ALWAYS_GATE = frozenset({"F821", "F822", "F823"})
+
+
+def ruff_executable() -> str:
+    """The ruff installed beside gauntlet, then PATH."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return os.fsdecode(find_ruff_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    beside = Path(sys.executable).parent / "ruff"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("ruff")
+    if found is None:
+        raise GraderError("ruff is not installed")
+    return found
+
+
+class RuffGrader:
+    name = "ruff"
+
+    def __init__(self, ctx: GraderContext) -> None:
+        self.ctx = ctx
+        self.exe = ruff_executable()
+
+    @property
+    def configured(self) -> bool:
+        return self.ctx.config.ruff
+
+    def is_gate(self, finding: Finding) -> bool:
+        return self.configured or finding.code in ALWAYS_GATE
+
+    def findings(self, text: str) -> list[Finding]:
+        target = self.ctx.root / self.ctx.rel_path
+        argv = [
+            self.exe,
+            "check",
+            "--output-format",
+            "json",
+            "--no-cache",
+            "--stdin-filename",
+            str(target),
+            "-",
+        ]
+        try:
+            res = run_tool(
+                argv, timeout_s=self.ctx.timeout_s, cwd=self.ctx.root, stdin=text.encode()
+            )
+        except ToolMissing as exc:
+            raise GraderError(str(exc)) from exc
+        if res.timed_out:
+            raise GraderError(f"ruff timed out after {self.ctx.timeout_s:.0f}s")
+        if res.returncode not in (0, 1):
+            raise GraderError(f"ruff exited {res.returncode}: {_first_line(res.stderr)}")
+        return parse_ruff_json(res.stdout, text, self.ctx.rel_path)
+
+    def close(self) -> None:
+        pass
+
+
+def parse_ruff_json(out: bytes, text: str, rel_path: str) -> list[Finding]:
+    try:
+        items = json.loads(out)
+    except ValueError as exc:
+        raise GraderError(f"ruff printed output that is not JSON: {out[:120]!r}") from exc
+    if not isinstance(items, list):
+        raise GraderError("ruff printed JSON that is not a list of findings")
+    lines = text.splitlines()
+    found: list[Finding] = []
+    try:
+        for item in items:
+            loc = item["location"]
+            found.append(
+                Finding(
+                    tool="ruff",
+                    code=str(item.get("code") or "syntax"),
+                    message=str(item["message"]),
+                    line=int(loc["row"]),
+                    column=int(loc["column"]),
+                    path=rel_path,
+                    context=line_context(lines, int(loc["row"])),
+                )
+            )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GraderError(f"ruff printed a finding without {exc}") from exc
+    return found
+
+
+def _first_line(data: bytes) -> str:
+    text = data.decode(errors="replace").strip()
+    return text.splitlines()[0][:200] if text else "no message"

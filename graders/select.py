@@ -1,0 +1,524 @@
+"""The grading pipeline shared by `gauntlet select` and the language server: grade, gate, rank."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gauntlet.graders.base import GraderContext, GraderError, StaticGrader, load_graders
+from gauntlet.graders.findings import Check, Finding, Status, new_findings
+from gauntlet.graders.pytest_tests import TestRun, run_pytest, run_untrusted
+from gauntlet.graders.rank import Evidence, rank, risk_word
+from gauntlet.graders.sandbox import Limits, Sandbox
+from gauntlet.graders.tamper import tamper_reason
+from gauntlet.graders.workspace import (
+    Snapshot,
+    WorkspaceError,
+    detect_config,
+    find_interpreter,
+    test_files,
+    tests_for,
+)
+
+log = logging.getLogger(__name__)
+
+CHECK_ORDER = ("syntax", "ruff", "bandit", "mypy", "tests", "untrusted_tests")
+Progress = Callable[[str, int, int], None]
+
+
+class Cancelled(Exception):
+    """The job was cancelled while grading."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    content: str
+
+
+@dataclass(frozen=True)
+class UntrustedTest:
+    id: str
+    code: str
+
+
+@dataclass
+class Verdict:
+    """Everything known about one candidate after grading."""
+
+    id: str
+    content: str
+    checks: dict[str, Check] = field(default_factory=dict)
+    verified: bool = False
+    rank: int | None = None
+    score: float = 0.0
+    risk: float = 1.0
+    summary: str = ""
+    duplicate_of: str | None = None
+    unchanged: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "verified": self.verified,
+            "rank": self.rank,
+            "score": self.score,
+            "risk": self.risk,
+            "summary": self.summary,
+            "checks": {
+                name: self.checks[name].to_json() for name in CHECK_ORDER if name in self.checks
+            },
+        }
+        if self.duplicate_of:
+            out["duplicate_of"] = self.duplicate_of
+        if self.unchanged:
+            out["unchanged"] = True
+        return out
+
+
+@dataclass
+class Report:
+    selected: str | None
+    verdicts: list[Verdict]
+    rel_path: str
+    current: str
+    timings: dict[str, Any] = field(default_factory=dict)
+    isolated: bool = False
+
+    @property
+    def winner(self) -> Verdict | None:
+        return next((v for v in self.verdicts if v.id == self.selected), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "selected": self.selected,
+            "candidates": [v.to_json() for v in self.verdicts],
+            "timings": self.timings,
+            "isolated": self.isolated,
+        }
+
+
+@dataclass
+class Baseline:
+    text: str
+    findings: dict[str, list[Finding] | GraderError]
+    tests: TestRun | None
+    test_files: list[str]
+
+
+def normalized(source: str) -> str | None:
+    """The code's AST without positions: equal for candidates that differ only in layout or comments."""
+    try:
+        return ast.dump(ast.parse(source))
+    except (SyntaxError, ValueError):
+        return None
+
+
+class Engine:
+    """Long-lived graders for one workspace: a snapshot, warm tool workers and a sandbox."""
+
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        interpreter: str = "",
+        sandbox: Sandbox | None = None,
+        graders: Sequence[str] = ("ruff", "bandit", "mypy"),
+        workers: int = 2,
+        test_limits: Limits | None = None,
+        per_test_s: float = 2.0,
+        tool_timeout_s: float = 60.0,
+    ) -> None:
+        self.snapshot = Snapshot(workspace)
+        self.interpreter = find_interpreter(self.snapshot.workspace, interpreter)
+        read_only = [Path(p) for p in (*self.interpreter.prefixes, *self.interpreter.sys_path)]
+        self.sandbox = sandbox or Sandbox(read_only=[p for p in read_only if p.exists()])
+        self.grader_names = tuple(graders)
+        self.workers = max(1, workers)
+        self.test_limits = test_limits or Limits(timeout_s=60.0)
+        self.per_test_s = per_test_s
+        self.tool_timeout_s = tool_timeout_s
+        self._graders: dict[str, list[StaticGrader]] = {}
+        self._baselines: dict[tuple[str, str], Baseline] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix="gauntlet-grade"
+        )
+
+    @property
+    def workspace(self) -> Path:
+        return self.snapshot.workspace
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for graders in self._graders.values():
+            for grader in graders:
+                grader.close()
+        self._graders.clear()
+        self.snapshot.close()
+
+    def refresh(self) -> None:
+        """Pick up the user's saved changes; results computed on older files are dropped."""
+        with self._lock:
+            if self.snapshot.refresh():
+                self._baselines.clear()
+                for graders in self._graders.values():
+                    for grader in graders:
+                        grader.close()
+                self._graders.clear()
+
+    def graders_for(self, rel_path: str) -> list[StaticGrader]:
+        with self._lock:
+            if rel_path not in self._graders:
+                ctx = GraderContext(
+                    root=self.snapshot.root,
+                    rel_path=rel_path,
+                    config=detect_config(self.snapshot.root),
+                    interpreter=self.interpreter,
+                    timeout_s=self.tool_timeout_s,
+                )
+                self._graders[rel_path] = load_graders(ctx, self.grader_names)
+            return self._graders[rel_path]
+
+    def baseline(self, rel_path: str, current: str) -> Baseline:
+        key = (rel_path, hashlib.sha256(current.encode()).hexdigest())
+        with self._lock:
+            cached = self._baselines.get(key)
+        if cached is not None:
+            return cached
+        findings: dict[str, list[Finding] | GraderError] = {}
+        parses = normalized(current) is not None
+        for grader in self.graders_for(rel_path):
+            if not parses:
+                findings[grader.name] = []
+                continue
+            try:
+                findings[grader.name] = grader.findings(current)
+            except GraderError as exc:
+                findings[grader.name] = exc
+        tests = tests_for(self.snapshot.root, rel_path, test_files(self.snapshot.root))
+        run = None
+        if tests:
+            run = run_pytest(
+                self.sandbox,
+                self.snapshot.root,
+                self.interpreter,
+                tests,
+                {rel_path: current},
+                self.test_limits,
+            )
+        base = Baseline(text=current, findings=findings, tests=run, test_files=tests)
+        with self._lock:
+            self._baselines[key] = base
+        return base
+
+    def grade(
+        self,
+        rel_path: str,
+        candidates: Sequence[Candidate],
+        *,
+        current: str | None = None,
+        untrusted: Sequence[UntrustedTest] = (),
+        cancel: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> Report:
+        """Grade every candidate and rank the verified ones; the workspace is never written."""
+        started = time.perf_counter()
+        target = (self.snapshot.root / rel_path).resolve()
+        if not target.is_relative_to(self.snapshot.root.resolve()):
+            raise WorkspaceError(f"{rel_path} is outside the workspace")
+        if current is None:
+            try:
+                current = (self.workspace / rel_path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise WorkspaceError(f"cannot read {rel_path}: {exc}") from exc
+        base = self.baseline(rel_path, current)
+        _check_cancel(cancel)
+        verdicts = [Verdict(id=c.id, content=c.content) for c in candidates]
+        unique: dict[str, Verdict] = {}
+        current_norm = current.replace("\r\n", "\n")
+        for v in verdicts:
+            if v.content.replace("\r\n", "\n") == current_norm:
+                v.unchanged = True
+            key = normalized(v.content) or ("unparsed:" + v.content)
+            if key in unique and not v.unchanged:
+                v.duplicate_of = unique[key].id
+            elif not v.unchanged:
+                unique[key] = v
+        todo = list(unique.values())
+        if progress:
+            progress("grading", 0, len(todo))
+        futures = [
+            self._pool.submit(self._grade_one, rel_path, base, v, untrusted, cancel) for v in todo
+        ]
+        for done, fut in enumerate(as_completed(futures), start=1):
+            fut.result()
+            if progress:
+                progress("grading", done, len(todo))
+        for v in verdicts:
+            if v.duplicate_of:
+                rep = next(u for u in todo if u.id == v.duplicate_of)
+                v.checks = dict(rep.checks)
+                v.verified = rep.verified
+            if v.unchanged:
+                v.checks = {
+                    "syntax": Check(
+                        "fail", "identical to the current file: it changes nothing", gate=True
+                    )
+                }
+        selected = self._rank(base, verdicts, untrusted)
+        return Report(
+            selected=selected,
+            verdicts=verdicts,
+            rel_path=rel_path,
+            current=current,
+            timings={"total_s": round(time.perf_counter() - started, 4)},
+            isolated=self.sandbox.isolated,
+        )
+
+    def _grade_one(
+        self,
+        rel_path: str,
+        base: Baseline,
+        v: Verdict,
+        untrusted: Sequence[UntrustedTest],
+        cancel: threading.Event | None,
+    ) -> None:
+        failed: str | None = None
+
+        def record(name: str, check: Check) -> None:
+            nonlocal failed
+            v.checks[name] = check
+            if check.gate and check.status in ("fail", "error") and failed is None:
+                failed = name
+
+        def skip_rest() -> bool:
+            return failed is not None or (cancel is not None and cancel.is_set())
+
+        t0 = time.perf_counter()
+        record("syntax", _syntax_check(v.content, rel_path, t0))
+        if not skip_rest():
+            why = tamper_reason(v.content)
+            if why:
+                record("syntax", Check("fail", f"refused: the code {why}", gate=True))
+        for grader in self.graders_for(rel_path):
+            if skip_rest():
+                break
+            record(grader.name, _static_check(grader, base, v.content))
+        if not skip_rest():
+            record("tests", self._tests_check(rel_path, base, v.content))
+        if not skip_rest():
+            record("untrusted_tests", self._untrusted_check(rel_path, v.content, untrusted))
+        for name in CHECK_ORDER:
+            if name not in v.checks:
+                reason = f"not run: {failed} failed" if failed else "not run: cancelled"
+                v.checks[name] = Check("skipped", reason)
+        v.verified = failed is None and not (cancel is not None and cancel.is_set())
+
+    def _tests_check(self, rel_path: str, base: Baseline, content: str) -> Check:
+        if base.tests is None:
+            return Check("skipped", "the workspace has no tests", gate=True)
+        if base.tests.problem:
+            return Check(
+                "error",
+                f"the tests could not run on the current file: {base.tests.problem}",
+                gate=True,
+            )
+        run = run_pytest(
+            self.sandbox,
+            self.snapshot.root,
+            self.interpreter,
+            base.test_files,
+            {rel_path: content},
+            self.test_limits,
+        )
+        if run.problem:
+            return Check("fail", run.problem, gate=True, duration_s=run.duration_s)
+        before = base.tests.outcomes
+        regressed = sorted(
+            t for t, o in before.items() if o == "passed" and run.outcomes.get(t) != "passed"
+        )
+        fixed = sorted(
+            t for t, o in before.items() if o != "passed" and run.outcomes.get(t) == "passed"
+        )
+        new_passing = sorted(
+            t for t, o in run.outcomes.items() if t not in before and o == "passed"
+        )
+        passed = sum(1 for o in run.outcomes.values() if o == "passed")
+        details: dict[str, Any] = {
+            "passed": passed,
+            "total": len(run.outcomes),
+            "fixed": fixed,
+            "regressed": regressed,
+            "new_passing": new_passing,
+            "isolated": run.isolated,
+        }
+        if regressed:
+            missing = [t for t in regressed if t not in run.outcomes]
+            why = (
+                f"{len(regressed)} test(s) that passed before now fail: {', '.join(regressed[:3])}"
+            )
+            if missing:
+                why += f" ({len(missing)} did not run)"
+            return Check("fail", why, gate=True, details=details, duration_s=run.duration_s)
+        return Check("pass", gate=True, details=details, duration_s=run.duration_s)
+
+    def _untrusted_check(
+        self, rel_path: str, content: str, untrusted: Sequence[UntrustedTest]
+    ) -> Check:
+        if not untrusted:
+            return Check("skipped", "no untrusted tests given")
+        limits = replace(
+            self.test_limits,
+            timeout_s=min(self.test_limits.timeout_s, 5.0 + self.per_test_s * len(untrusted)),
+        )
+        run = run_untrusted(
+            self.sandbox,
+            self.snapshot.root,
+            self.interpreter,
+            [(t.id, t.code) for t in untrusted],
+            {rel_path: content},
+            limits,
+            self.per_test_s,
+        )
+        passed = sum(1 for s in run.results.values() if s == "pass")
+        details = {
+            "passed": passed,
+            "total": len(untrusted),
+            "results": dict(sorted(run.results.items())),
+        }
+        status: Status = "pass" if passed == len(untrusted) else "fail"
+        reason = "" if status == "pass" else f"{passed}/{len(untrusted)} untrusted tests passed"
+        return Check(status, reason, gate=False, details=details, duration_s=run.duration_s)
+
+    def _rank(
+        self, base: Baseline, verdicts: list[Verdict], untrusted: Sequence[UntrustedTest]
+    ) -> str | None:
+        valid = [
+            v for v in verdicts if not v.unchanged and v.checks.get("syntax", Check("fail")).status == "pass"
+        ]
+        verified = [v for v in verdicts if v.verified and not v.unchanged]
+        evidence = []
+        for v in verified:
+            tests = v.checks.get("tests")
+            tdet = tests.details if tests else {}
+            untr = v.checks.get("untrusted_tests")
+            soft = sum(
+                len(v.checks[n].findings) for n in ("ruff", "mypy", "bandit") if n in v.checks
+            )
+            results = dict(untr.details.get("results", {})) if untr and untr.details else {}
+            # What the candidate did, as far as the evidence can tell: equal signatures agree.
+            behaviour = (tuple(sorted(results.items())), tuple(tdet.get("fixed", [])))
+            evidence.append(
+                Evidence(
+                    id=v.id,
+                    content=v.content,
+                    tests_fixed=len(tdet.get("fixed", [])),
+                    tests_passed=int(tdet.get("passed", 0)),
+                    tests_total=int(tdet.get("total", 0)),
+                    untrusted=results,
+                    soft_findings=soft,
+                    behaviour=behaviour,
+                )
+            )
+        ranked = rank(base.text, evidence, total_valid=len(valid) or 1)
+        by_id = {v.id: v for v in verdicts}
+        for position, r in enumerate(ranked, start=1):
+            v = by_id[r.id]
+            v.rank, v.score, v.risk = position, r.score, r.risk
+            v.summary = _summary(v, r)
+        for v in verdicts:
+            if not v.verified or v.unchanged:
+                v.summary = _failure_summary(v)
+        return ranked[0].id if ranked else None
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+
+
+def _syntax_check(content: str, rel_path: str, t0: float) -> Check:
+    try:
+        compile(content, rel_path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return Check(
+            "fail",
+            f"does not parse: {exc.msg} (line {exc.lineno})",
+            gate=True,
+            findings=(
+                Finding(
+                    "syntax",
+                    "syntax-error",
+                    exc.msg,
+                    exc.lineno or 0,
+                    exc.offset or 0,
+                    path=rel_path,
+                ),
+            ),
+            duration_s=time.perf_counter() - t0,
+        )
+    except ValueError as exc:
+        return Check("fail", f"does not parse: {exc}", gate=True)
+    return Check("pass", gate=True, duration_s=time.perf_counter() - t0)
+
+
+def _static_check(grader: StaticGrader, base: Baseline, content: str) -> Check:
+    t0 = time.perf_counter()
+    before = base.findings.get(grader.name)
+    if isinstance(before, GraderError):
+        return Check("error", f"{grader.name} failed on the current file: {before}", gate=True)
+    try:
+        after = grader.findings(content)
+    except GraderError as exc:
+        return Check("error", str(exc), gate=True, duration_s=time.perf_counter() - t0)
+    fresh = new_findings(before or [], after)
+    gating = [f for f in fresh if grader.is_gate(f)]
+    details = {"configured": grader.configured, "new": len(fresh), "existing": len(before or [])}
+    dt = time.perf_counter() - t0
+    if gating:
+        first = gating[0]
+        why = f"{len(gating)} new finding(s), first {first.code} line {first.line}: {first.message}"
+        return Check(
+            "fail", why[:300], findings=tuple(fresh), gate=True, details=details, duration_s=dt
+        )
+    if fresh:
+        why = f"{len(fresh)} new finding(s) counted against it (not a gate without project config)"
+        return Check("pass", why, findings=tuple(fresh), gate=True, details=details, duration_s=dt)
+    return Check("pass", gate=True, details=details, duration_s=dt)
+
+
+def _summary(v: Verdict, r: Any) -> str:
+    parts = ["verified"]
+    tests = v.checks.get("tests")
+    if tests and tests.status == "pass":
+        fixed = len(tests.details.get("fixed", []))
+        parts.append(f"{tests.details.get('passed', 0)}/{tests.details.get('total', 0)} tests")
+        if fixed:
+            parts.append(f"{fixed} fixed")
+    clean = [n for n in ("ruff", "mypy", "bandit") if n in v.checks and not v.checks[n].findings]
+    if clean:
+        parts.append("/".join(clean) + " clean")
+    if r.untrusted_total:
+        parts.append(f"{r.untrusted_passed}/{r.untrusted_total} model tests")
+    parts.append(f"{r.agree}/{r.agree_of} agree")
+    parts.append(f"risk {risk_word(r.risk)}")
+    return ", ".join(parts)
+
+
+def _failure_summary(v: Verdict) -> str:
+    if v.unchanged:
+        return "not offered: identical to the current file"
+    for name in CHECK_ORDER:
+        check = v.checks.get(name)
+        if check and check.gate and check.status in ("fail", "error"):
+            return f"rejected by {name}: {check.reason}"
+    return "not verified"

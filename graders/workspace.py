@@ -1,0 +1,279 @@
+"""The user's project as graders see it: a private snapshot, its interpreter, its tool configs and tests."""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gauntlet.graders.procs import ToolMissing, run_tool
+
+log = logging.getLogger(__name__)
+
+# Directories never copied into a snapshot: VCS data, environments, caches and build output.
+EXCLUDED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "env",
+        ".env",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        "build",
+        "dist",
+        ".eggs",
+        ".idea",
+        ".vscode",
+        "htmlcov",
+        ".hypothesis",
+    }
+)
+MAX_SNAPSHOT_BYTES = 200 * 1024 * 1024
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+class WorkspaceError(Exception):
+    """The workspace cannot be graded (missing, unreadable, too large); the message says why."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python that runs the project's tests, and how it was found."""
+
+    path: Path
+    source: str
+    """Which rule picked it: "setting", "workspace .venv", "VIRTUAL_ENV", "gauntlet"."""
+    version: str = ""
+    has_pytest: bool = False
+    sys_path: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+
+_PROBE = (
+    "import sys, json, importlib.util as u;"
+    "print(json.dumps({'version': sys.version.split()[0], 'pytest': u.find_spec('pytest') is not None,"
+    "'path': [p for p in sys.path if p], 'prefixes': sorted({sys.prefix, sys.base_prefix, sys.exec_prefix})}))"
+)
+
+
+def find_interpreter(
+    workspace: Path, setting: str = "", environ: Mapping[str, str] | None = None
+) -> Interpreter:
+    """Pick the workspace's interpreter in a fixed order: setting, the workspace's .venv/venv,
+    $VIRTUAL_ENV, then the interpreter gauntlet runs in; the choice is logged."""
+    env = os.environ if environ is None else environ
+    choices: list[tuple[Path, str]] = []
+    if setting:
+        choices.append((Path(setting).expanduser(), "setting"))
+    for name in (".venv", "venv"):
+        choices.append((workspace / name / "bin" / "python", f"workspace {name}"))
+    if env.get("VIRTUAL_ENV"):
+        choices.append((Path(env["VIRTUAL_ENV"]) / "bin" / "python", "VIRTUAL_ENV"))
+    choices.append((Path(sys.executable), "gauntlet"))
+    for path, source in choices:
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            if source == "setting":
+                log.warning("interpreter setting %s is not an executable file; ignoring it", path)
+            continue
+        probed = _probe(path, source)
+        if probed is not None:
+            log.info("workspace interpreter: %s (%s, Python %s)", path, source, probed.version)
+            return probed
+    raise WorkspaceError("no usable Python interpreter found")
+
+
+def _probe(path: Path, source: str) -> Interpreter | None:
+    try:
+        res = run_tool([str(path), "-I", "-c", _PROBE], timeout_s=20)
+    except ToolMissing:
+        return None
+    if res.returncode != 0:
+        log.warning(
+            "interpreter %s did not start: %s", path, res.stderr.decode(errors="replace")[:200]
+        )
+        return None
+    try:
+        data = json.loads(res.stdout)
+    except ValueError:
+        return None
+    return Interpreter(
+        path=path,
+        source=source,
+        version=str(data["version"]),
+        has_pytest=bool(data["pytest"]),
+        sys_path=tuple(str(p) for p in data["path"]),
+        prefixes=tuple(str(p) for p in data["prefixes"]),
+    )
+
+
+@dataclass
+class ToolConfig:
+    """Which tools the project configures; a configured tool's new findings are a hard gate."""
+
+    ruff: bool = False
+    mypy: bool = False
+    bandit: bool = False
+    bandit_args: tuple[str, ...] = ()
+    pytest_args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def detect_config(root: Path) -> ToolConfig:
+    """Read which of ruff, mypy and bandit the project configures, from the files those tools read."""
+    cfg = ToolConfig()
+    pyproject: dict[str, object] = {}
+    try:
+        pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        pass
+    tool = pyproject.get("tool")
+    tools = tool if isinstance(tool, dict) else {}
+    cfg.ruff = "ruff" in tools or (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file()
+    cfg.mypy = "mypy" in tools or (root / "mypy.ini").is_file() or (root / ".mypy.ini").is_file()
+    if not cfg.mypy and (root / "setup.cfg").is_file():
+        try:
+            cfg.mypy = "[mypy]" in (root / "setup.cfg").read_text(
+                encoding="utf-8", errors="replace"
+            )
+        except OSError:
+            pass
+    if "bandit" in tools:
+        cfg.bandit = True
+        cfg.bandit_args = ("-c", str(root / "pyproject.toml"))
+    elif (root / ".bandit").is_file():
+        cfg.bandit = True
+        cfg.bandit_args = ("--ini", str(root / ".bandit"))
+    return cfg
+
+
+def module_name(rel_path: str) -> str:
+    """The dotted module name of a workspace-relative path, allowing for a src/ layout."""
+    parts = list(Path(rel_path).with_suffix("").parts)
+    if parts and parts[0] == "src" and len(parts) > 1:
+        parts = parts[1:]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def is_test_file(rel_path: str) -> bool:
+    name = Path(rel_path).name
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def iter_files(root: Path) -> list[Path]:
+    """Every regular file of the project below root, skipping excluded directories and symlinks."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in EXCLUDED_DIRS and not d.endswith(".egg-info")
+        )
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink():
+                found.append(path)
+    return found
+
+
+def test_files(root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in iter_files(root) if is_test_file(p.name)]
+
+
+def tests_for(root: Path, rel_path: str, tests: list[str]) -> list[str]:
+    """The test files that import the target module; all tests when none can be told apart."""
+    if is_test_file(rel_path):
+        return [rel_path]
+    mod = module_name(rel_path)
+    if not mod:
+        return tests
+    last = mod.rsplit(".", 1)[-1]
+    parent = mod.rsplit(".", 1)[0] if "." in mod else ""
+    picked: list[str] = []
+    for rel in tests:
+        try:
+            tree = ast.parse((root / rel).read_bytes())
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import) and any(
+                a.name == mod or a.name.startswith(mod + ".") for a in node.names
+            ):
+                picked.append(rel)
+                break
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level == 0
+                and node.module
+                and (
+                    node.module == mod
+                    or node.module.startswith(mod + ".")
+                    or (node.module == parent and any(a.name == last for a in node.names))
+                )
+            ):
+                picked.append(rel)
+                break
+    return picked or tests
+
+
+class Snapshot:
+    """A private copy of the workspace that graders read; the user's files are never written.
+
+    `refresh()` brings it up to date by content, not mtime, so an edit saved within the same second
+    as the last copy is still seen.
+    """
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace.resolve()
+        if not self.workspace.is_dir():
+            raise WorkspaceError(f"workspace {workspace} is not a directory")
+        self._tmp = Path(tempfile.mkdtemp(prefix="gauntlet-snap-"))
+        self.root = self._tmp / "project"
+        self.root.mkdir()
+        self._files: set[str] = set()
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Copy what changed since the last refresh; True when anything did."""
+        changed = False
+        seen: set[str] = set()
+        total = 0
+        for src in iter_files(self.workspace):
+            rel = src.relative_to(self.workspace).as_posix()
+            st = src.stat()
+            if st.st_size > MAX_FILE_BYTES:
+                continue
+            total += st.st_size
+            if total > MAX_SNAPSHOT_BYTES:
+                raise WorkspaceError(
+                    f"workspace {self.workspace} holds more than {MAX_SNAPSHOT_BYTES // 2**20} MiB of files"
+                )
+            seen.add(rel)
+            dst = self.root / rel
+            data = src.read_bytes()
+            if not dst.is_file() or dst.stat().st_size != len(data) or dst.read_bytes() != data:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.write_bytes(data)
+                changed = True
+        for rel in self._files - seen:
+            (self.root / rel).unlink(missing_ok=True)
+            changed = True
+        self._files = seen
+        return changed
+
+    def close(self) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)
