@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -188,6 +188,19 @@ class Engine:
                 self._graders[rel_path] = load_graders(ctx, self.grader_names)
             return self._graders[rel_path]
 
+    def findings(self, rel_path: str, text: str) -> tuple[list[Finding], list[str]]:
+        """The static graders' findings on `text` as `rel_path` (for diagnostics), and tool errors."""
+        if normalized(text) is None:
+            return [], []
+        found: list[Finding] = []
+        errors: list[str] = []
+        for grader in self.graders_for(rel_path):
+            try:
+                found += [f for f in grader.findings(text) if f.path in ("", rel_path)]
+            except GraderError as exc:
+                errors.append(f"{grader.name}: {exc}")
+        return found, errors
+
     def baseline(self, rel_path: str, current: str) -> Baseline:
         key = (rel_path, hashlib.sha256(current.encode()).hexdigest())
         with self._lock:
@@ -231,7 +244,21 @@ class Engine:
         progress: Progress | None = None,
     ) -> Report:
         """Grade every candidate and rank the verified ones; the workspace is never written."""
-        started = time.perf_counter()
+        grading = self.start(rel_path, current=current, cancel=cancel, progress=progress, expected=len(candidates))
+        for candidate in candidates:
+            grading.submit(candidate)
+        return grading.finish(untrusted)
+
+    def start(
+        self,
+        rel_path: str,
+        *,
+        current: str | None = None,
+        cancel: threading.Event | None = None,
+        progress: Progress | None = None,
+        expected: int = 0,
+    ) -> Round:
+        """Begin a grading round; candidates are submitted as they arrive (e.g. while others stream)."""
         target = (self.snapshot.root / rel_path).resolve()
         if not target.is_relative_to(self.snapshot.root.resolve()):
             raise WorkspaceError(f"{rel_path} is outside the workspace")
@@ -240,56 +267,13 @@ class Engine:
                 current = (self.workspace / rel_path).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise WorkspaceError(f"cannot read {rel_path}: {exc}") from exc
-        base = self.baseline(rel_path, current)
-        _check_cancel(cancel)
-        verdicts = [Verdict(id=c.id, content=c.content) for c in candidates]
-        unique: dict[str, Verdict] = {}
-        current_norm = current.replace("\r\n", "\n")
-        for v in verdicts:
-            if v.content.replace("\r\n", "\n") == current_norm:
-                v.unchanged = True
-            key = normalized(v.content) or ("unparsed:" + v.content)
-            if key in unique and not v.unchanged:
-                v.duplicate_of = unique[key].id
-            elif not v.unchanged:
-                unique[key] = v
-        todo = list(unique.values())
-        if progress:
-            progress("grading", 0, len(todo))
-        futures = [
-            self._pool.submit(self._grade_one, rel_path, base, v, untrusted, cancel) for v in todo
-        ]
-        for done, fut in enumerate(as_completed(futures), start=1):
-            fut.result()
-            if progress:
-                progress("grading", done, len(todo))
-        for v in verdicts:
-            if v.duplicate_of:
-                rep = next(u for u in todo if u.id == v.duplicate_of)
-                v.checks = dict(rep.checks)
-                v.verified = rep.verified
-            if v.unchanged:
-                v.checks = {
-                    "syntax": Check(
-                        "fail", "identical to the current file: it changes nothing", gate=True
-                    )
-                }
-        selected = self._rank(base, verdicts, untrusted)
-        return Report(
-            selected=selected,
-            verdicts=verdicts,
-            rel_path=rel_path,
-            current=current,
-            timings={"total_s": round(time.perf_counter() - started, 4)},
-            isolated=self.sandbox.isolated,
-        )
+        return Round(self, rel_path, current, cancel, progress, expected)
 
     def _grade_one(
         self,
         rel_path: str,
         base: Baseline,
         v: Verdict,
-        untrusted: Sequence[UntrustedTest],
         cancel: threading.Event | None,
     ) -> None:
         failed: str | None = None
@@ -316,7 +300,7 @@ class Engine:
         if not skip_rest():
             record("tests", self._tests_check(rel_path, base, v.content))
         if not skip_rest():
-            record("untrusted_tests", self._untrusted_check(rel_path, v.content, untrusted))
+            v.checks["untrusted_tests"] = Check("skipped", "no untrusted tests given")
         for name in CHECK_ORDER:
             if name not in v.checks:
                 reason = f"not run: {failed} failed" if failed else "not run: cancelled"
@@ -522,3 +506,90 @@ def _failure_summary(v: Verdict) -> str:
         if check and check.gate and check.status in ("fail", "error"):
             return f"rejected by {name}: {check.reason}"
     return "not verified"
+
+
+class Round:
+    """One grading round: candidates graded concurrently as they are submitted, then ranked."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        rel_path: str,
+        current: str,
+        cancel: threading.Event | None,
+        progress: Progress | None,
+        expected: int,
+    ) -> None:
+        self.engine = engine
+        self.rel_path = rel_path
+        self.current = current
+        self.cancel = cancel
+        self.progress = progress
+        self.started = time.perf_counter()
+        self.verdicts: list[Verdict] = []
+        self._unique: dict[str, Verdict] = {}
+        self._futures: list[Future[None]] = []
+        self._expected = expected
+        self._done = 0
+        self._lock = threading.Lock()
+        # The baseline is computed once per (file, text) and shared by every round on it.
+        self._base: Future[Baseline] = engine._pool.submit(engine.baseline, rel_path, current)
+        self._current_norm = current.replace("\r\n", "\n")
+
+    def submit(self, candidate: Candidate) -> Future[None] | None:
+        """Queue a candidate for grading; returns None for duplicates and unchanged candidates."""
+        v = Verdict(id=candidate.id, content=candidate.content)
+        self.verdicts.append(v)
+        if v.content.replace("\r\n", "\n") == self._current_norm:
+            v.unchanged = True
+            return None
+        key = normalized(v.content) or ("unparsed:" + v.content)
+        if key in self._unique:
+            v.duplicate_of = self._unique[key].id
+            return None
+        self._unique[key] = v
+        fut = self.engine._pool.submit(self._grade, v)
+        self._futures.append(fut)
+        return fut
+
+    def _grade(self, v: Verdict) -> None:
+        base = self._base.result()
+        self.engine._grade_one(self.rel_path, base, v, self.cancel)
+        with self._lock:
+            self._done += 1
+            done = self._done
+        if self.progress:
+            self.progress("grading", done, max(self._expected, len(self._futures)))
+
+    def finish(self, untrusted: Sequence[UntrustedTest] = ()) -> Report:
+        """Wait for every submitted candidate, run the untrusted tests on the verified ones, rank."""
+        base = self._base.result()
+        for fut in self._futures:
+            fut.result()
+        _check_cancel(self.cancel)
+        if untrusted:
+            verified = [v for v in self._unique.values() if v.verified]
+            runs = [
+                self.engine._pool.submit(self.engine._untrusted_check, self.rel_path, v.content, untrusted)
+                for v in verified
+            ]
+            for v, run in zip(verified, runs, strict=True):
+                v.checks["untrusted_tests"] = run.result()
+        for v in self.verdicts:
+            if v.duplicate_of:
+                rep = next(u for u in self._unique.values() if u.id == v.duplicate_of)
+                v.checks = dict(rep.checks)
+                v.verified = rep.verified
+            if v.unchanged:
+                v.checks = {
+                    "syntax": Check("fail", "identical to the current file: it changes nothing", gate=True)
+                }
+        selected = self.engine._rank(base, self.verdicts, untrusted)
+        return Report(
+            selected=selected,
+            verdicts=self.verdicts,
+            rel_path=self.rel_path,
+            current=self.current,
+            timings={"total_s": round(time.perf_counter() - self.started, 4)},
+            isolated=self.engine.sandbox.isolated,
+        )

@@ -19,7 +19,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
     sub = parser.add_subparsers(dest="command", required=True)
     select_cmd.add_parser(sub)
+    serve = sub.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--log-file", help="also write the server log to this file")
+    serve.set_defaults(func=run_serve)
     return parser
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from gauntlet.server.lsp import create_server
+
+    if args.log_file:
+        handler = logging.FileHandler(args.log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            sys.stderr.write("gauntlet serve: --tcp takes HOST:PORT\n")
+            return 2
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,78 @@
+"""Minimal, versioned edits: only the changed lines, so the editor refuses them once the file moves on."""
+
+from __future__ import annotations
+
+import difflib
+
+from lsprotocol import types
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def line_edits(old: str, new: str) -> list[types.TextEdit]:
+    """TextEdits that turn `old` into `new`, replacing whole changed line ranges only."""
+    a, b = _lines(old), _lines(new)
+    edits: list[types.TextEdit] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        start = types.Position(line=i1, character=0)
+        if i2 == len(a) and a and not a[-1].endswith(("\n", "\r")):
+            # The old text ends without a newline: end the range at the end of its last line.
+            end = types.Position(line=len(a) - 1, character=utf16_len(a[-1]))
+            if i1 == len(a):
+                start = end
+        else:
+            end = types.Position(line=i2, character=0)
+        edits.append(
+            types.TextEdit(range=types.Range(start=start, end=end), new_text="".join(b[j1:j2]))
+        )
+    return edits
+
+
+def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
+    """Apply line-based TextEdits (as an editor would); used by `gauntlet fix` and by tests."""
+    lines = _lines(text)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def index(pos: types.Position) -> int:
+        if pos.line >= len(lines):
+            return len(text)
+        line = lines[pos.line]
+        units = 0
+        for i, ch in enumerate(line):
+            if units >= pos.character:
+                return offsets[pos.line] + i
+            units += utf16_len(ch)
+        return offsets[pos.line] + len(line)
+
+    out = text
+    for edit in sorted(
+        edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+    ):
+        s, e = index(edit.range.start), index(edit.range.end)
+        out = out[:s] + edit.new_text + out[e:]
+    return out
+
+
+def document_edit(uri: str, version: int, old: str, new: str) -> types.WorkspaceEdit:
+    """A WorkspaceEdit holding one versioned TextDocumentEdit."""
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=version
+                ),
+                edits=list(line_edits(old, new)),
+            )
+        ]
+    )

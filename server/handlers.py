@@ -1,0 +1,307 @@
+"""LSP handlers: documents, code actions and their resolve, commands, diagnostics and settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from gauntlet.graders.workspace import WorkspaceError
+from gauntlet.server.jobs import JobKey, JobKind, JobRequest
+from gauntlet.server.lsp import FIX_ALL_KIND, GauntletServer, diagnostic_info, uri_to_path
+from gauntlet.server.report import candidates_markdown
+
+log = logging.getLogger(__name__)
+
+
+def register(server: GauntletServer) -> None:
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+    server.feature(types.TEXT_DOCUMENT_DID_OPEN)(did_open)
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
+    server.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
+    server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
+    server.feature(types.SHUTDOWN)(shutdown)
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[
+                types.CodeActionKind.QuickFix,
+                types.CodeActionKind.RefactorRewrite,
+                FIX_ALL_KIND,
+            ],
+            resolve_provider=True,
+        ),
+    )(code_action)
+    server.feature(types.CODE_ACTION_RESOLVE)(resolve_code_action)
+    server.command("gauntlet.showCandidates")(show_candidates)
+    server.command("gauntlet.retry")(retry)
+
+
+def initialize(ls: GauntletServer, params: types.InitializeParams) -> None:
+    roots = [uri_to_path(f.uri) for f in params.workspace_folders or []]
+    if not roots and params.root_uri:
+        roots = [uri_to_path(params.root_uri)]
+    ls.roots = [r.resolve() for r in roots if r is not None]
+    opts = params.initialization_options
+    if isinstance(opts, dict):
+        ls.apply_settings(
+            opts.get("gauntlet", opts) if isinstance(opts.get("gauntlet"), dict) else opts
+        )
+
+
+async def initialized(ls: GauntletServer, params: types.InitializedParams) -> None:
+    await pull_configuration(ls)
+
+
+async def pull_configuration(ls: GauntletServer) -> None:
+    caps = ls.client_capabilities.workspace
+    if not (caps and caps.configuration):
+        return
+    try:
+        result = await asyncio.wait_for(
+            ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="gauntlet")])
+            ),
+            timeout=5,
+        )
+    except Exception as exc:
+        log.warning("workspace/configuration failed: %s", exc)
+        return
+    if result and isinstance(result[0], dict):
+        ls.apply_settings(result[0])
+
+
+async def did_change_configuration(
+    ls: GauntletServer, params: types.DidChangeConfigurationParams
+) -> None:
+    settings = params.settings
+    if isinstance(settings, dict) and isinstance(settings.get("gauntlet"), dict):
+        ls.apply_settings(settings["gauntlet"])
+    else:
+        await pull_configuration(ls)
+
+
+def did_open(ls: GauntletServer, params: types.DidOpenTextDocumentParams) -> None:
+    schedule_diagnostics(ls, params.text_document.uri)
+
+
+def did_change(ls: GauntletServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.cancel_stale(params.text_document.uri, params.text_document.version)
+
+
+def did_save(ls: GauntletServer, params: types.DidSaveTextDocumentParams) -> None:
+    schedule_diagnostics(ls, params.text_document.uri)
+
+
+def did_close(ls: GauntletServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.cancel_stale(uri, None)
+    task = ls._diag_tasks.pop(uri, None)
+    if task is not None:
+        task.cancel()
+    if ls.settings.publish_diagnostics:
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+
+
+async def shutdown(ls: GauntletServer, params: None) -> None:
+    await ls.shutdown_all()
+
+
+def schedule_diagnostics(ls: GauntletServer, uri: str) -> None:
+    if not ls.settings.publish_diagnostics:
+        return
+    previous = ls._diag_tasks.pop(uri, None)
+    if previous is not None:
+        previous.cancel()
+    ls._diag_tasks[uri] = asyncio.get_running_loop().create_task(_publish(ls, uri))
+
+
+async def _publish(ls: GauntletServer, uri: str) -> None:
+    doc = ls.workspace.text_documents.get(uri)
+    path = uri_to_path(uri)
+    if doc is None or path is None or path.suffix != ".py":
+        return
+    version, text = doc.version, doc.source
+    root = ls.root_for(path)
+    try:
+        engine = await ls.engine_for(root)
+        findings, errors = await asyncio.to_thread(
+            engine.findings, path.relative_to(root).as_posix(), text
+        )
+    except (WorkspaceError, ValueError) as exc:
+        ls.log_line(f"gauntlet: no diagnostics for {path}: {exc}")
+        return
+    for error in errors:
+        ls.log_line(f"gauntlet: {error}", types.MessageType.Warning)
+    current = ls.workspace.text_documents.get(uri)
+    if current is None or current.version != version:
+        return  # the document moved on; a newer run will publish
+    diagnostics = [
+        types.Diagnostic(
+            range=types.Range(
+                start=types.Position(line=max(0, f.line - 1), character=max(0, f.column - 1)),
+                end=types.Position(line=max(0, f.line - 1), character=max(0, f.column - 1) + 1)
+                if not f.context
+                else types.Position(
+                    line=max(0, f.line - 1),
+                    character=len(text.splitlines()[f.line - 1])
+                    if 0 < f.line <= len(text.splitlines())
+                    else 0,
+                ),
+            ),
+            message=f.message,
+            source=f"gauntlet/{f.tool}",
+            code=f.code,
+            severity=types.DiagnosticSeverity.Warning
+            if f.severity.upper() in ("LOW", "NOTE", "WARNING")
+            else types.DiagnosticSeverity.Error,
+        )
+        for f in findings
+    ]
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+    )
+
+
+def _wants(only: list[str] | None, kind: str) -> bool:
+    if only is None:
+        return kind != FIX_ALL_KIND
+    return any(kind == k or kind.startswith(k + ".") for k in only)
+
+
+def _resolve_supported(ls: GauntletServer) -> bool:
+    td = ls.client_capabilities.text_document
+    support = td.code_action.resolve_support if td and td.code_action else None
+    return bool(support and "edit" in support.properties)
+
+
+def code_action(
+    ls: GauntletServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    """Answer at once: a finished verified edit, or an action whose resolve waits for the job."""
+    uri = params.text_document.uri
+    doc = ls.workspace.text_documents.get(uri)
+    path = uri_to_path(uri)
+    if doc is None or path is None or path.suffix not in (".py", ".pyi"):
+        return None
+    version = doc.version if doc.version is not None else 0
+    root = ls.root_for(path.resolve())
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
+    r = params.range
+    wanted: list[tuple[JobKind, tuple[int, int, int, int], list[types.Diagnostic]]] = []
+    only = list(params.context.only) if params.context.only else None
+    if params.context.diagnostics and _wants(only, types.CodeActionKind.QuickFix):
+        diags = list(params.context.diagnostics)
+        span = (
+            min(d.range.start.line for d in diags),
+            0,
+            max(d.range.end.line for d in diags),
+            0,
+        )
+        wanted.append(("quickfix", span, diags))
+    if (r.start.line, r.start.character) != (r.end.line, r.end.character) and _wants(
+        only, types.CodeActionKind.RefactorRewrite
+    ):
+        wanted.append(
+            ("rewrite", (r.start.line, r.start.character, r.end.line, r.end.character), [])
+        )
+    if only is not None and _wants(only, FIX_ALL_KIND):
+        wanted.append(("fixall", (0, 0, 0, 0), list(params.context.diagnostics)))
+    actions: list[types.CodeAction] = []
+    resolve_ok = _resolve_supported(ls)
+    for kind, span, diags in wanted:
+        key = JobKey(uri, version, span, kind)
+        job = ls.jobs.get(key)
+        if job is None:
+            s = ls.settings
+            job = ls.start_job(
+                JobRequest(
+                    key=key,
+                    rel_path=rel,
+                    text=doc.source,
+                    diagnostics=[diagnostic_info(d) for d in diags],
+                    candidates=s.candidates,
+                    tests=s.tests,
+                    max_tokens=s.max_tokens_per_job,
+                ),
+                path,
+            )
+        action = ls.action_for(job, version)
+        if action is None:
+            continue
+        if action.edit is None:
+            if not resolve_ok:
+                continue  # this client gets the edit on a later request, once the job is done
+            action.diagnostics = diags or None
+        else:
+            action.diagnostics = diags or None
+        actions.append(action)
+    return actions
+
+
+async def resolve_code_action(ls: GauntletServer, action: types.CodeAction) -> types.CodeAction:
+    """Wait for the job behind the action (within the kind's time limit) and attach its edit."""
+    data = action.data if isinstance(action.data, dict) else {}
+    job = ls.jobs_by_id.get(str(data.get("job", "")))
+    if job is None or action.edit is not None:
+        return action
+    limit = (
+        ls.settings.automatic_timeout if job.key.kind == "fixall" else ls.settings.request_timeout
+    )
+    try:
+        await asyncio.wait_for(job.done.wait(), timeout=limit)
+    except TimeoutError:
+        ls.show(
+            f"gauntlet: still grading after {limit:g}s; nothing applied",
+        )
+        return action
+    doc = ls.workspace.text_documents.get(job.key.uri)
+    final = ls.action_for(job, doc.version if doc else None)
+    if final is not None and final.edit is not None:
+        action.edit = final.edit
+        action.title = final.title
+    elif job.state == "done" and job.new_text is not None:
+        ls.show(
+            "gauntlet: the document changed while grading; the fix was not applied",
+        )
+    return action
+
+
+def show_candidates(ls: GauntletServer, *args: Any) -> dict[str, str]:
+    job = _job_from(ls, args)
+    if job is None:
+        return {"markdown": "# gauntlet\n\nNo job has run yet.\n"}
+    return {"markdown": candidates_markdown(job)}
+
+
+def retry(ls: GauntletServer, *args: Any) -> dict[str, str]:
+    job = _job_from(ls, args)
+    if job is None:
+        return {"error": "no job to retry"}
+    path = uri_to_path(job.key.uri)
+    if path is None:
+        return {"error": "the job's document is not a file"}
+    ls.jobs.pop(job.key, None)
+    fresh = ls.start_job(job.request, path)
+    return {"job": fresh.id}
+
+
+def _job_from(ls: GauntletServer, args: tuple[Any, ...]) -> Any:
+    if args and isinstance(args[0], str) and args[0] in ls.jobs_by_id:
+        return ls.jobs_by_id[args[0]]
+    if args and isinstance(args[0], dict) and str(args[0].get("job")) in ls.jobs_by_id:
+        return ls.jobs_by_id[str(args[0]["job"])]
+    return ls.last_job
+
+
+__all__ = ["Path", "register"]

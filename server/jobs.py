@@ -1,0 +1,263 @@
+"""Background jobs: one per (document, version, range, kind), from model replies to a ranked report.
+
+A job asks the model for N candidates (and, optionally, tests), splices each reply into the module
+as soon as it is complete, hands it to the grading round at once (grading overlaps generation), then
+ranks. Cancelling the job cancels its HTTP requests and tells the graders to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gauntlet.graders.select import Candidate, Engine, Report, UntrustedTest
+from gauntlet.graders.workspace import test_files, tests_for
+from gauntlet.server.prompts import (
+    DiagnosticInfo,
+    Target,
+    build_fix_messages,
+    build_test_messages,
+    find_target,
+    module_target,
+)
+from gauntlet.server.proposer import Proposer, Usage
+from gauntlet.server.replies import extract_code, extract_tests
+from gauntlet.server.splice import SpliceError, splice
+
+log = logging.getLogger(__name__)
+
+JobKind = Literal["quickfix", "rewrite", "fixall"]
+State = Literal["queued", "generating", "grading", "done", "failed", "cancelled"]
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class JobKey:
+    """What makes two code-action requests the same job."""
+
+    uri: str
+    version: int
+    range: tuple[int, int, int, int]
+    kind: JobKind
+
+
+@dataclass
+class JobRequest:
+    key: JobKey
+    rel_path: str
+    text: str
+    diagnostics: list[DiagnosticInfo]
+    candidates: int
+    tests: int
+    max_tokens: int
+    """Token budget of the job; replies past it are dropped and the rest cancelled."""
+
+
+@dataclass
+class Job:
+    request: JobRequest
+    id: str = field(default_factory=lambda: f"job-{next(_ids)}")
+    state: State = "queued"
+    report: Report | None = None
+    target: Target | None = None
+    message: str = ""
+    """Why nothing is offered (or what went wrong), one line for the user."""
+    received: int = 0
+    invalid: list[str] = field(default_factory=list)
+    """One line per reply that yielded no usable candidate."""
+    failures: list[str] = field(default_factory=list)
+    """Endpoint failures, one line each."""
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    first_verified_s: float | None = None
+    finished_s: float | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def key(self) -> JobKey:
+        return self.request.key
+
+    @property
+    def new_text(self) -> str | None:
+        winner = self.report.winner if self.report else None
+        return winner.content if winner else None
+
+    def cancel(self, why: str = "cancelled") -> None:
+        if self.state in ("done", "failed", "cancelled"):
+            return
+        self.cancel_event.set()
+        self.state = "cancelled"
+        self.message = why
+        if self.task is not None:
+            self.task.cancel()
+        self.done.set()
+
+
+ProgressFn = Callable[[Job, str], None]
+
+
+async def run_job(
+    job: Job,
+    engine: Engine,
+    make_proposer: Callable[[], Proposer],
+    on_progress: ProgressFn,
+) -> None:
+    """Generate, grade and rank; never raises except CancelledError."""
+    req = job.request
+    try:
+        await _run(job, engine, make_proposer, on_progress)
+    except asyncio.CancelledError:
+        job.cancel_event.set()
+        if job.state not in ("done", "failed"):
+            job.state = "cancelled"
+            job.message = job.message or "cancelled"
+        raise
+    except Exception as exc:
+        log.exception("job %s for %s failed", job.id, req.rel_path)
+        job.state = "failed"
+        job.message = f"gauntlet could not complete the job: {type(exc).__name__}: {exc}"
+    finally:
+        # `done` is set by the caller once it has told the user, so a resolve sees the message too.
+        job.finished_s = time.monotonic() - job.started
+
+
+async def _run(
+    job: Job, engine: Engine, make_proposer: Callable[[], Proposer], on_progress: ProgressFn
+) -> None:
+    req = job.request
+    start_line, _, end_line, _ = req.key.range
+    target = (
+        module_target(req.text)
+        if req.key.kind == "fixall"
+        else find_target(req.text, start_line, end_line)
+    )
+    job.target = target
+    covering = await asyncio.to_thread(
+        lambda: tests_for(engine.snapshot.root, req.rel_path, test_files(engine.snapshot.root))
+    )
+    messages = build_fix_messages(
+        path=req.rel_path,
+        source=req.text,
+        target=target,
+        diagnostics=req.diagnostics,
+        kind=req.key.kind,
+        covering_tests=covering[:20],
+    )
+    grading = engine.start(
+        req.rel_path, current=req.text, cancel=job.cancel_event, expected=req.candidates
+    )
+    job.state = "generating"
+    on_progress(job, f"generating 0/{req.candidates}")
+    proposer = make_proposer()
+    tests_proposer = make_proposer() if req.tests > 0 else None
+    tests_task = (
+        asyncio.create_task(_ask_tests(tests_proposer, req, target))
+        if tests_proposer is not None
+        else None
+    )
+    graded: list[asyncio.Future[None]] = []
+    try:
+        # aclosing: leaving the loop early (token budget) closes the generator and its requests now.
+        async with contextlib.aclosing(proposer.propose(messages, req.candidates)) as replies:
+            async for reply in replies:
+                job.received += 1
+                on_progress(job, f"generating {job.received}/{req.candidates}")
+                if reply.error is not None:
+                    job.failures.append(reply.error.message)
+                    continue
+                code = extract_code(reply.text)
+                if code is None:
+                    job.invalid.append(f"reply {reply.index}: no code found in the reply")
+                    continue
+                try:
+                    content = splice(req.text, code, target)
+                except SpliceError as exc:
+                    job.invalid.append(f"reply {reply.index}: {exc.reason}")
+                    continue
+                fut = grading.submit(Candidate(f"c{reply.index}", content))
+                if fut is not None:
+                    graded.append(asyncio.wrap_future(fut))
+                if proposer.usage.prompt_tokens + proposer.usage.completion_tokens > req.max_tokens:
+                    job.failures.append(
+                        f"stopped at the job's token budget ({req.max_tokens} tokens)"
+                    )
+                    break
+    finally:
+        await proposer.aclose()
+    job.usage = proposer.usage
+    untrusted: list[UntrustedTest] = []
+    if tests_task is not None:
+        try:
+            untrusted = await asyncio.wait_for(tests_task, timeout=30)
+        except TimeoutError:
+            tests_task.cancel()
+        if tests_proposer is not None:
+            _add_usage(job.usage, tests_proposer.usage)
+            await tests_proposer.aclose()
+    job.state = "grading"
+    total = len(grading.verdicts)
+    on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
+    for pending in asyncio.as_completed(graded):
+        await pending
+        on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
+    report = await asyncio.to_thread(grading.finish, untrusted)
+    job.report = report
+    job.state = "done"
+    if report.selected is not None:
+        job.first_verified_s = time.monotonic() - job.started
+        on_progress(job, "verified")
+    else:
+        job.message = no_candidate_message(job)
+        on_progress(job, job.message)
+
+
+def no_candidate_message(job: Job) -> str:
+    report = job.report
+    asked = job.request.candidates
+    if report is None or not report.verdicts:
+        why = "; ".join((job.failures or job.invalid)[:2]) or "the model returned no code"
+        return f"gauntlet: 0/{asked} candidates usable: {why}"
+    graded = [v for v in report.verdicts if not v.unchanged]
+    reasons: dict[str, int] = {}
+    for v in graded:
+        for name in ("syntax", "ruff", "bandit", "mypy", "tests"):
+            check = v.checks.get(name)
+            if check and check.status in ("fail", "error"):
+                reasons[name] = reasons.get(name, 0) + 1
+                break
+    worst = max(reasons, key=lambda k: reasons[k]) if reasons else None
+    passed = sum(1 for v in graded if v.checks.get("tests") and v.checks["tests"].status == "pass")
+    if worst == "tests":
+        return f"gauntlet: no verified fix: {passed}/{len(report.verdicts)} candidates passed the tests"
+    if worst:
+        return f"gauntlet: no verified fix: {reasons[worst]}/{len(report.verdicts)} candidates failed {worst}"
+    return f"gauntlet: no verified fix among {len(report.verdicts)} candidates (all unchanged or unusable)"
+
+
+async def _ask_tests(proposer: Proposer, req: JobRequest, target: Target) -> list[UntrustedTest]:
+    messages = build_test_messages(
+        path=req.rel_path, source=req.text, target=target, count=req.tests
+    )
+    tests: list[UntrustedTest] = []
+    async for reply in proposer.propose(messages, 1):
+        if reply.error is None:
+            for i, code in enumerate(extract_tests(reply.text)[: req.tests * 2]):
+                tests.append(UntrustedTest(f"t{len(tests)}-{i}", code))
+    return tests
+
+
+def _add_usage(total: Usage, more: Usage) -> None:
+    total.prompt_tokens += more.prompt_tokens
+    total.completion_tokens += more.completion_tokens
+    total.requests += more.requests
+    total.estimated = total.estimated or more.estimated

@@ -1,0 +1,280 @@
+"""The language server: code actions start background jobs and offer only the verified best edit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import httpx
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from gauntlet import __version__
+from gauntlet.graders.select import Engine
+from gauntlet.graders.workspace import WorkspaceError
+from gauntlet.server.cassette import ReplayProposer
+from gauntlet.server.edits import document_edit
+from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, run_job
+from gauntlet.server.prompts import DiagnosticInfo
+from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, resolve_endpoint
+from gauntlet.server.report import candidates_markdown
+from gauntlet.server.settings import Settings, parse_settings
+
+log = logging.getLogger(__name__)
+
+FIX_ALL_KIND = "source.fixAll.gauntlet"
+KINDS: dict[JobKind, str] = {
+    "quickfix": types.CodeActionKind.QuickFix,
+    "rewrite": types.CodeActionKind.RefactorRewrite,
+    "fixall": FIX_ALL_KIND,
+}
+
+
+class GauntletServer(LanguageServer):
+    """Owns the documents' jobs, the per-workspace engines, the settings and the HTTP client."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__("gauntlet-lsp", __version__)
+        self.settings = settings or Settings()
+        self.engines: dict[Path, Engine] = {}
+        self._engine_locks: dict[Path, asyncio.Lock] = {}
+        self.jobs: dict[JobKey, Job] = {}
+        self.jobs_by_id: dict[str, Job] = {}
+        self.last_job: Job | None = None
+        self.roots: list[Path] = []
+        self.tokens_today = 0
+        self._http: httpx.AsyncClient | None = None
+        self._diag_tasks: dict[str, asyncio.Task[None]] = {}
+
+    # -- settings and plumbing -------------------------------------------------------------
+
+    def apply_settings(self, raw: Any) -> None:
+        self.settings, errors = parse_settings(raw, self.settings)
+        for error in errors:
+            self.show(error, types.MessageType.Warning)
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        log.info("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def log_line(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient()
+        return self._http
+
+    def proposer_config(self) -> ProposerConfig:
+        s = self.settings
+        base_url, model, key = resolve_endpoint(s.base_url, s.model, s.api_key_env, os.environ)
+        return ProposerConfig(
+            base_url=base_url,
+            model=model,
+            api_key=key,
+            n=s.candidates,
+            temperature=s.temperature,
+            max_tokens=s.max_tokens,
+            stream=s.stream,
+            use_n_param=s.use_n_parameter,
+            total_timeout_s=s.request_timeout,
+            price_in_per_mtok=s.price_input_per_m_tok,
+            price_out_per_mtok=s.price_output_per_m_tok,
+            api_key_env=s.api_key_env,
+        )
+
+    def make_proposer(self) -> Proposer:
+        if self.settings.cassette:
+            return ReplayProposer(self.settings.cassette)
+        return OpenAIProposer(self.proposer_config(), client=self.http())
+
+    def root_for(self, path: Path) -> Path:
+        for root in sorted(self.roots, key=lambda r: len(r.parts), reverse=True):
+            if path.is_relative_to(root):
+                return root
+        return path.parent
+
+    async def engine_for(self, root: Path) -> Engine:
+        lock = self._engine_locks.setdefault(root, asyncio.Lock())
+        async with lock:
+            engine = self.engines.get(root)
+            if engine is None:
+                engine = await asyncio.to_thread(
+                    Engine, root, interpreter=self.settings.interpreter
+                )
+                self.engines[root] = engine
+                self.log_line(
+                    f"gauntlet: graders ready for {root} (interpreter {engine.interpreter.path}, "
+                    f"{'isolated' if engine.sandbox.isolated else 'NOT isolated: ' + engine.sandbox.reason})"
+                )
+            else:
+                await asyncio.to_thread(engine.refresh)
+            return engine
+
+    async def shutdown_all(self) -> None:
+        for job in list(self.jobs.values()):
+            job.cancel("server shutting down")
+        for engine in self.engines.values():
+            await asyncio.to_thread(engine.close)
+        self.engines.clear()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def cancel_stale(self, uri: str, version: int | None) -> None:
+        """Cancel every job on `uri` made for another version (all of them when version is None)."""
+        for key, job in list(self.jobs.items()):
+            if key.uri == uri and (version is None or key.version != version):
+                job.cancel("the document changed")
+                del self.jobs[key]
+
+    def start_job(self, request: JobRequest, path: Path) -> Job:
+        job = Job(request)
+        self.jobs[request.key] = job
+        self.jobs_by_id[job.id] = job
+        self.last_job = job
+        job.task = asyncio.get_running_loop().create_task(self._job_main(job, path))
+        return job
+
+    async def _job_main(self, job: Job, path: Path) -> None:
+        token = job.id
+        progress = False
+        try:
+            await asyncio.wait_for(
+                self.window_work_done_progress_create_async(
+                    types.WorkDoneProgressCreateParams(token=token)
+                ),
+                timeout=2,
+            )
+            self.work_done_progress.begin(
+                token,
+                types.WorkDoneProgressBegin(
+                    title="gauntlet", message="starting", cancellable=False
+                ),
+            )
+            progress = True
+        except Exception:
+            log.debug("client gave no progress token for %s", job.id)
+
+        def on_progress(j: Job, message: str) -> None:
+            if progress:
+                self.work_done_progress.report(token, types.WorkDoneProgressReport(message=message))
+            self.status(j, message)
+
+        try:
+            if self.tokens_today >= self.settings.max_tokens_per_day:
+                job.state = "failed"
+                job.message = f"gauntlet: the daily token budget ({self.settings.max_tokens_per_day}) is spent"
+                return
+            try:
+                engine = await self.engine_for(self.root_for(path))
+            except WorkspaceError as exc:
+                job.state = "failed"
+                job.message = f"gauntlet: {exc}"
+                return
+            await run_job(job, engine, self.make_proposer, on_progress)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.tokens_today += job.usage.prompt_tokens + job.usage.completion_tokens
+            job.cost = job.usage.cost(self.proposer_config())
+            if progress:
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=job.state))
+            self.status(job, job.message or job.state)
+            if job.state in ("done", "failed") and job.new_text is None and job.message:
+                self.show(job.message, types.MessageType.Warning)
+            job.done.set()
+
+    def status(self, job: Job, text: str) -> None:
+        state = {"queued": "generating"}.get(job.state, job.state)
+        if state == "done":
+            state = "done" if job.new_text is not None else "error"
+        self.protocol.notify(
+            "gauntlet/status",
+            {
+                "state": state,
+                "text": text,
+                "tokens": job.usage.prompt_tokens + job.usage.completion_tokens,
+                "cost": job.cost,
+                "job": job.id,
+            },
+        )
+
+    def action_for(self, job: Job, doc_version: int | None) -> types.CodeAction | None:
+        kind = KINDS[job.key.kind]
+        if job.state == "done":
+            if job.new_text is None or job.report is None or doc_version != job.key.version:
+                return None
+            winner = job.report.winner
+            assert winner is not None
+            return types.CodeAction(
+                title=title_for(job),
+                kind=kind,
+                edit=document_edit(job.key.uri, job.key.version, job.report.current, job.new_text),
+                data={"job": job.id},
+            )
+        if job.state in ("failed", "cancelled"):
+            return None
+        return types.CodeAction(title=pending_title(job), kind=kind, data={"job": job.id})
+
+
+def title_for(job: Job) -> str:
+    assert job.report is not None and job.report.winner is not None
+    what = {
+        "quickfix": "Fix " + _short(job.request.diagnostics[0].message)
+        if job.request.diagnostics
+        else "Fix",
+        "rewrite": f"Rewrite {job.target.name}"
+        if job.target and job.target.name
+        else "Rewrite selection",
+        "fixall": "Fix all in file",
+    }[job.key.kind]
+    return f"{what} ({job.report.winner.summary})"
+
+
+def pending_title(job: Job) -> str:
+    what = {"quickfix": "fix", "rewrite": "rewrite", "fixall": "fix all"}[job.key.kind]
+    return f"gauntlet: {what} (grading {job.request.candidates} candidates...)"
+
+
+def _short(message: str, limit: int = 48) -> str:
+    line = message.strip().splitlines()[0] if message.strip() else "diagnostic"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def uri_to_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
+
+
+def diagnostic_info(d: types.Diagnostic) -> DiagnosticInfo:
+    code = None if d.code is None else str(d.code)
+    return DiagnosticInfo(
+        line=d.range.start.line,
+        character=d.range.start.character,
+        end_line=d.range.end.line,
+        end_character=d.range.end.character,
+        message=d.message,
+        source=d.source,
+        code=code,
+    )
+
+
+def create_server(settings: Settings | None = None) -> GauntletServer:
+    """Build the server with every handler registered on it."""
+    from gauntlet.server import handlers
+
+    server = GauntletServer(settings)
+    handlers.register(server)
+    return server
+
+
+__all__ = ["FIX_ALL_KIND", "GauntletServer", "candidates_markdown", "create_server"]

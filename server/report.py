@@ -1,0 +1,59 @@
+"""The graded-candidates report of a job, as Markdown for people (the showCandidates command)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+from gauntlet.graders.select import CHECK_ORDER
+
+if TYPE_CHECKING:
+    from gauntlet.server.jobs import Job
+
+
+def candidates_markdown(job: Job) -> str:
+    req = job.request
+    lines = [
+        f"# gauntlet: {req.key.kind} in `{req.rel_path}` (version {req.key.version})",
+        "",
+        f"- state: **{job.state}**" + (f": {job.message}" if job.message else ""),
+        f"- replies: {job.received}/{req.candidates}, unusable: {len(job.invalid)}, endpoint failures: {len(job.failures)}",
+        f"- tokens: {job.usage.prompt_tokens} prompt + {job.usage.completion_tokens} completion"
+        + (" (estimated)" if job.usage.estimated else "")
+        + f", cost {job.cost:.4f}",
+    ]
+    if job.finished_s is not None:
+        lines.append(f"- time: {job.finished_s:.2f}s")
+    for line in (job.invalid + job.failures)[:20]:
+        lines.append(f"- {line}")
+    report = job.report
+    if report is None:
+        return "\n".join(lines) + "\n"
+    lines.append(f"- sandbox: {'isolated' if report.isolated else 'not isolated'}")
+    order = sorted(report.verdicts, key=lambda v: (v.rank is None, v.rank or 0, v.id))
+    for v in order:
+        mark = "selected" if v.id == report.selected else ("verified" if v.verified else "rejected")
+        lines += [
+            "",
+            f"## {v.id}: {mark}, score {v.score:.2f}, risk {v.risk:.2f}",
+            "",
+            v.summary,
+            "",
+        ]
+        for name in CHECK_ORDER:
+            check = v.checks.get(name)
+            if check is not None:
+                lines.append(
+                    f"- {name}: {check.status}" + (f": {check.reason}" if check.reason else "")
+                )
+        diff = "".join(
+            difflib.unified_diff(
+                report.current.splitlines(keepends=True),
+                v.content.splitlines(keepends=True),
+                fromfile=f"a/{req.rel_path}",
+                tofile=f"b/{req.rel_path}",
+            )
+        )
+        if diff:
+            lines += ["", "```diff", diff.rstrip("\n"), "```"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,224 @@
+"""The one settings schema: typed, documented, camelCase on the wire, validated with readable errors.
+
+The VS Code `package.json`, the Neovim defaults and the README table are checked against `SCHEMA`
+by a test, so this module is the single source of truth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as the editor clients see it."""
+
+    name: str
+    type: str
+    """JSON schema type: "string", "integer", "number" or "boolean"."""
+    default: Any
+    description: str
+    client_only: bool = False
+    """Read by the editor client, never sent to the server (e.g. where the server lives)."""
+    minimum: float | None = None
+
+
+SCHEMA: tuple[Setting, ...] = (
+    Setting(
+        "path",
+        "string",
+        "",
+        "Absolute path of the `gauntlet` executable; empty: search the Python interpreter's scripts folder, then PATH.",
+        client_only=True,
+    ),
+    Setting(
+        "baseUrl",
+        "string",
+        "",
+        "OpenAI-compatible endpoint, e.g. `http://127.0.0.1:11434/v1`; empty: $GAUNTLET_BASE_URL, $OPENAI_BASE_URL, then https://api.openai.com/v1.",
+    ),
+    Setting("model", "string", "", "Model name; empty: $GAUNTLET_MODEL, then gpt-4o-mini."),
+    Setting(
+        "apiKeyEnv",
+        "string",
+        "OPENAI_API_KEY",
+        "Name of the environment variable that holds the API key (the key itself is never a setting).",
+    ),
+    Setting(
+        "candidates", "integer", 8, "How many candidate edits to ask for per action (N).", minimum=1
+    ),
+    Setting(
+        "tests",
+        "integer",
+        12,
+        "How many model-written tests to ask for per action (0 turns this off); they rank candidates but never block one.",
+        minimum=0,
+    ),
+    Setting("temperature", "number", 0.8, "Sampling temperature of candidate requests.", minimum=0),
+    Setting("maxTokens", "integer", 1024, "Largest reply, in tokens, per candidate.", minimum=16),
+    Setting(
+        "useNParameter",
+        "boolean",
+        True,
+        "Ask for N candidates with one request's `n` parameter (topped up when the server returns fewer); off: N parallel requests.",
+    ),
+    Setting(
+        "stream",
+        "boolean",
+        True,
+        "Stream replies so each candidate is graded as soon as it is complete.",
+    ),
+    Setting(
+        "requestTimeout",
+        "number",
+        60,
+        "Seconds an action you trigger (quick fix, rewrite) may take, generation and grading together.",
+        minimum=1,
+    ),
+    Setting(
+        "automaticTimeout",
+        "number",
+        20,
+        "Seconds an automatic action (fix-all on save) may take before it is dropped.",
+        minimum=1,
+    ),
+    Setting(
+        "publishDiagnostics",
+        "boolean",
+        True,
+        "Publish the graders' findings on open files as diagnostics (turn off if ruff/mypy servers already run).",
+    ),
+    Setting(
+        "fixAllOnSave",
+        "boolean",
+        False,
+        "Apply the verified `source.fixAll.gauntlet` edit when saving (opt-in).",
+        client_only=True,
+    ),
+    Setting(
+        "interpreter",
+        "string",
+        "",
+        "Python that runs the project's tests; empty: the workspace's .venv/venv, $VIRTUAL_ENV, then gauntlet's own.",
+    ),
+    Setting(
+        "maxTokensPerJob",
+        "integer",
+        60000,
+        "Token budget of one action, prompts and replies together.",
+        minimum=1,
+    ),
+    Setting(
+        "maxTokensPerDay",
+        "integer",
+        2000000,
+        "Token budget per day for this server process.",
+        minimum=1,
+    ),
+    Setting(
+        "priceInputPerMTok",
+        "number",
+        0,
+        "Price of a million prompt tokens, to show the cost of each action.",
+        minimum=0,
+    ),
+    Setting(
+        "priceOutputPerMTok",
+        "number",
+        0,
+        "Price of a million completion tokens, to show the cost of each action.",
+        minimum=0,
+    ),
+    Setting(
+        "cassette",
+        "string",
+        "",
+        "Replay recorded model exchanges from this cassette file instead of calling an endpoint (offline, deterministic).",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SCHEMA}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the server runs with; built from `SCHEMA` defaults plus the client's values."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    candidates: int = 8
+    tests: int = 12
+    temperature: float = 0.8
+    max_tokens: int = 1024
+    use_n_parameter: bool = True
+    stream: bool = True
+    request_timeout: float = 60.0
+    automatic_timeout: float = 20.0
+    publish_diagnostics: bool = True
+    interpreter: str = ""
+    max_tokens_per_job: int = 60000
+    max_tokens_per_day: int = 2000000
+    price_input_per_m_tok: float = 0.0
+    price_output_per_m_tok: float = 0.0
+    cassette: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def field_for(setting: Setting) -> str:
+    """The Settings attribute of a camelCase setting: priceInputPerMTok -> price_input_per_m_tok."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in setting.name)
+
+
+def parse_settings(
+    raw: Mapping[str, Any] | None, base: Settings | None = None
+) -> tuple[Settings, list[str]]:
+    """Apply the client's values over `base` (defaults when None); bad values keep their default.
+
+    Returns the settings and one readable message per rejected value.
+    """
+    current = base or Settings()
+    if raw is None:
+        return current, []
+    if not isinstance(raw, Mapping):
+        return current, [f"gauntlet settings must be an object, got {type(raw).__name__}"]
+    changes: dict[str, Any] = {}
+    errors: list[str] = []
+    for key, value in raw.items():
+        setting = _BY_NAME.get(key)
+        if setting is None or setting.client_only:
+            continue
+        ok, converted = _convert(setting, value)
+        if not ok:
+            errors.append(
+                f"gauntlet.{key}: expected {setting.type}"
+                + (f" >= {setting.minimum:g}" if setting.minimum is not None else "")
+                + f", got {value!r}; using {getattr(current, field_for(setting))!r}"
+            )
+            continue
+        changes[field_for(setting)] = converted
+    return dataclasses.replace(current, **changes), errors
+
+
+def _convert(setting: Setting, value: Any) -> tuple[bool, Any]:
+    if value is None:
+        return False, None
+    if setting.type == "boolean":
+        return (True, value) if isinstance(value, bool) else (False, None)
+    if setting.type == "string":
+        return (True, value) if isinstance(value, str) else (False, None)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False, None
+    if setting.type == "integer" and (not float(value).is_integer()):
+        return False, None
+    number: float | int = int(value) if setting.type == "integer" else float(value)
+    if setting.minimum is not None and number < setting.minimum:
+        return False, None
+    return True, number
+
+
+def defaults_json(include_client: bool = True) -> dict[str, Any]:
+    return {s.name: s.default for s in SCHEMA if include_client or not s.client_only}
