@@ -58,8 +58,9 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
     env: Env = request.getfixturevalue("env")
     marker = request.node.get_closest_marker("stub")
     if marker:
-        env.replies = marker.kwargs.pop("replies", env.replies)
-        env.stub_kwargs = dict(marker.kwargs)
+        kwargs = dict(marker.kwargs)
+        env.replies = kwargs.pop("replies", env.replies)
+        env.stub_kwargs = kwargs
     with OpenAIStub(lambda body: list(env.replies), **env.stub_kwargs) as stub:
         env.stub = stub
         await lsp_client.initialize_session(
