@@ -1,61 +1,121 @@
-"""Running candidate code: a fresh scratch tree per job, limits, and a process-tree kill (minimal)."""
+"""The only way gauntlet runs candidate code: bubblewrap isolation, limits, tree kill, capped output."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-import resource
 import shutil
-import subprocess
+import sys
 import tempfile
-import time
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
+from gauntlet.graders import sandbox_bwrap as bw
+from gauntlet.graders.sandbox_fs import (
+    check_overlays,
+    clear_dir,
+    open_dir,
+    read_regular,
+    remove_tree,
+    split_relpath,
+    write_file,
+)
+from gauntlet.graders.sandbox_run import (
+    SETUP_TIMEOUT_S,
+    Limits,
+    SandboxError,
+    SandboxResult,
+    run_bwrap,
+    run_plain,
+)
 
-@dataclass(frozen=True)
-class Limits:
-    timeout_s: float = 60.0
-    cpu_s: int = 60
-    memory_bytes: int = 2 * 1024**3
-    file_size_bytes: int = 64 * 1024**2
-    output_bytes: int = 2 * 1024**2
-    tmp_bytes: int = 64 * 1024**2
-    pids: int = 128
+__all__ = [
+    "Limits",
+    "Sandbox",
+    "SandboxError",
+    "SandboxJob",
+    "SandboxResult",
+    "SandboxUnavailable",
+    "describe",
+]
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_LIMITS = Limits()
 
 
-@dataclass(frozen=True)
-class SandboxResult:
-    returncode: int | None
-    stdout: bytes
-    stderr: bytes
-    timed_out: bool
-    output_truncated: bool
-    duration_s: float
-    isolated: bool
-    killed_reason: str | None
+class SandboxUnavailable(RuntimeError):
+    """Isolation was required but bubblewrap cannot be used here."""
+
+
+def interpreter_paths() -> list[str]:
+    """The interpreter gauntlet runs in: always readable by sandboxed code."""
+    cands = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *sys.path]
+    return [p for p in cands if p and os.path.isdir(p)]
 
 
 class Sandbox:
+    """Runs untrusted code under bubblewrap when it works here, else with rlimits only."""
+
     def __init__(
         self,
         *,
         read_only: Sequence[Path] = (),
-        limits: Limits = Limits(),
+        limits: Limits = _DEFAULT_LIMITS,
         require_isolation: bool = False,
     ) -> None:
         self.limits = limits
+        self._ro_paths = bw.dedupe_paths([*map(str, read_only), *interpreter_paths()])
+        self._tools: bw.Tools | None = None
+        found = bw.find_tools()
+        self._reason = found if isinstance(found, str) else self._probe(found)
+        if isinstance(found, bw.Tools) and not self._reason:
+            self._tools = found
+            mode = "code as a pooled non-root host uid" if found.as_root else "code as our uid"
+            self._description = (
+                f"{found.version}: isolated (user+pid+net+ipc+uts+cgroup namespaces, {mode}, "
+                "cap-drop ALL, seccomp: no nested userns, rlimits cpu/as/fsize/nproc, "
+                "size-capped tmpfs /tmp /dev/shm out)"
+            )
+        else:
+            self._description = f"not isolated: {self._reason}"
+            if require_isolation:
+                raise SandboxUnavailable(self._reason)
+            log.warning("sandbox not isolated: %s", self._reason)
+
+    def _probe(self, tools: bw.Tools) -> str:
+        """Run `echo ok` through the full bwrap path; return why it failed, "" on success."""
+        self._tools = tools
+        try:
+            with tempfile.TemporaryDirectory(prefix="gauntlet-probe-") as d, self.job(Path(d)) as j:
+                res = j.run([tools.sh, "-c", "echo ok"], limits=Limits(timeout_s=SETUP_TIMEOUT_S))
+        except (OSError, SandboxError, RuntimeError) as exc:
+            return f"bwrap probe failed: {exc}"
+        finally:
+            self._tools = None
+        if res.returncode != 0 or res.stdout != b"ok\n":
+            tail = res.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            return f"bwrap probe failed (rc={res.returncode}): {tail[0]}"
+        return ""
 
     @property
     def isolated(self) -> bool:
-        return False
+        """True when runs go through bubblewrap (probed once, at construction)."""
+        return self._tools is not None
 
     @property
     def reason(self) -> str:
-        return "minimal sandbox"
+        """Why the sandbox is not isolated; "" when it is."""
+        return self._reason
 
-    @contextmanager
+    @property
+    def description(self) -> str:
+        """One line for `gauntlet doctor`."""
+        return self._description
+
+    @contextlib.contextmanager
     def job(
         self,
         root: Path,
@@ -63,27 +123,79 @@ class Sandbox:
         overlays: Mapping[str, str | bytes] = {},
         extras: Mapping[str, str | bytes] = {},
     ) -> Iterator[SandboxJob]:
-        tmp = Path(tempfile.mkdtemp(prefix="gauntlet-job-"))
+        """Fresh private dirs for runs over a read-only view of root with overlays applied.
+
+        overlays: {path relative to root: content} replacing or adding project files.
+        extras: {relative path: content} placed in job.extras_dir, read-only to the code.
+        """
+        root_s = os.path.realpath(root)
+        if root_s == "/" or not os.path.isdir(root_s):
+            raise ValueError(f"root must be a directory other than /: {root}")
+        over = {split_relpath(k): v for k, v in overlays.items()}
+        extra = {split_relpath(k): v for k, v in extras.items()}
+        plan = check_overlays(root_s, over)
+        jobdir = tempfile.mkdtemp(prefix="gauntlet-job-")
         try:
-            proj = tmp / "project"
-            shutil.copytree(root, proj, symlinks=True)
-            for rel, data in overlays.items():
-                (proj / rel).parent.mkdir(parents=True, exist_ok=True)
-                (proj / rel).write_bytes(data.encode() if isinstance(data, str) else data)
-            ex = tmp / "extras"
-            ex.mkdir()
-            for rel, data in extras.items():
-                (ex / rel).write_bytes(data.encode() if isinstance(data, str) else data)
-            out = tmp / "out"
-            out.mkdir()
-            yield SandboxJob(proj, ex, out, self.limits)
+            yield SandboxJob(
+                self._tools, self._ro_paths, self.limits, jobdir, root_s, plan, over, extra
+            )
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(jobdir)
 
 
 class SandboxJob:
-    def __init__(self, root: Path, extras_dir: Path, out_dir: Path, limits: Limits) -> None:
-        self.root, self.extras_dir, self.out_dir, self.limits = root, extras_dir, out_dir, limits
+    """One project view; run() may be called several times (runs of one job are serialised)."""
+
+    def __init__(
+        self,
+        tools: bw.Tools | None,
+        ro_paths: list[str],
+        limits: Limits,
+        jobdir: str,
+        root: str,
+        plan: dict[tuple[str, ...], int],
+        overlays: Mapping[tuple[str, ...], str | bytes],
+        extras: Mapping[tuple[str, ...], str | bytes],
+    ) -> None:
+        self._tools = tools
+        self._limits = limits
+        self._jobdir = jobdir
+        self._snapshot = root
+        self._overlays = overlays
+        self._extras = extras
+        self._lock = threading.Lock()
+        self._runs = 0
+        self.extras_dir = Path(jobdir, "extras")
+        """Holds the `extras` files; read-only to the code."""
+        self.out_dir = Path(jobdir, "out")
+        """Writable by the code, size-bounded, emptied at the start of every run."""
+        os.mkdir(self.out_dir, 0o700)
+        self._write_extras()
+        self._mounts: bw.MountSpec | None = None
+        if tools is not None:
+            self.root = Path(root)
+            """Where the project is visible to the code (the default cwd)."""
+            self._mounts = bw.plan_mounts(ro_paths, jobdir, root, plan, overlays)
+        else:
+            self.root = Path(jobdir, "root")
+            self._copy_root()
+
+    def _write_extras(self) -> None:
+        remove_tree(str(self.extras_dir))
+        os.mkdir(self.extras_dir, 0o755)
+        os.chmod(self.extras_dir, 0o755)  # the code runs as another uid: it must be able to read
+        with open_dir(self.extras_dir) as fd:
+            for parts, data in self._extras.items():
+                write_file(fd, parts, data)
+
+    def _copy_root(self) -> None:
+        remove_tree(str(self.root))
+        shutil.copytree(self._snapshot, self.root, symlinks=True)
+        with open_dir(self.root) as fd:
+            for parts, data in self._overlays.items():
+                orig = os.path.join(self._snapshot, *parts)
+                avoid = os.lstat(orig).st_mtime_ns if os.path.lexists(orig) else None
+                write_file(fd, parts, data, avoid)
 
     def run(
         self,
@@ -94,56 +206,32 @@ class SandboxJob:
         limits: Limits | None = None,
         cwd: Path | None = None,
     ) -> SandboxResult:
-        lim = limits or self.limits
-        full_env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(self.out_dir),
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        full_env.update(env)
-
-        def pre() -> None:
-            resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_s, lim.cpu_s))
-            resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes, lim.memory_bytes))
-
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd or self.root,
-            env=full_env,
-            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=pre,
-        )
-        timed_out = False
-        try:
-            out, err = proc.communicate(stdin, timeout=lim.timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, 9)
-            out, err = proc.communicate()
-        try:
-            os.killpg(proc.pid, 9)
-        except ProcessLookupError:
-            pass
-        return SandboxResult(
-            None if timed_out else proc.returncode,
-            out[: lim.output_bytes],
-            err[: lim.output_bytes],
-            timed_out,
-            len(out) > lim.output_bytes,
-            time.perf_counter() - t0,
-            False,
-            "timeout" if timed_out else None,
-        )
+        """Run argv in the sandbox; returns only once the whole process tree is dead."""
+        if not argv or not all(isinstance(a, str) and "\0" not in a for a in argv):
+            raise ValueError("argv must be a non-empty sequence of strings")
+        lim = limits or self._limits
+        workdir = str(cwd) if cwd is not None else str(self.root)
+        with self._lock:
+            # Fresh state per run: nothing the code left behind is seen by the next run.
+            clear_dir(str(self.out_dir))
+            if self._tools is not None and self._mounts is not None:
+                return run_bwrap(self._tools, self._mounts, argv, env, stdin, lim, workdir)
+            if self._runs:
+                self._copy_root()
+                self._write_extras()
+            self._runs += 1
+            scratch = os.path.join(self._jobdir, "scratch")
+            remove_tree(scratch)
+            os.mkdir(scratch, 0o700)
+            return run_plain(argv, env, stdin, lim, workdir, scratch)
 
     def read_out(self, name: str, max_bytes: int = 8 * 1024**2) -> bytes | None:
-        try:
-            fd = os.open(self.out_dir / name, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            return None
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read(max_bytes)
+        """Up to max_bytes of out_dir/name if it is a regular file reached without symlinks."""
+        parts = split_relpath(name)
+        with open_dir(self.out_dir) as fd:
+            return read_regular(fd, parts, max_bytes)
+
+
+def describe() -> str:
+    """One line for `gauntlet doctor`."""
+    return Sandbox().description

@@ -9,7 +9,7 @@ step() { printf '\n== %s\n' "$*"; }
 step "system packages (bubblewrap for the sandbox)"
 if ! command -v bwrap >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null
   else
     echo "bubblewrap is missing and cannot be installed here; sandbox tests will say so"
   fi
