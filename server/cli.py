@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from gauntlet import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gauntlet.server import select_cmd
+    from gauntlet.server import doctor, fix_cmd, select_cmd
 
     parser = argparse.ArgumentParser(
         prog="gauntlet", description="Verified model edits for Python."
@@ -19,10 +20,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
     sub = parser.add_subparsers(dest="command", required=True)
     select_cmd.add_parser(sub)
+    fix_cmd.add_parser(sub)
+    doctor.add_parser(sub)
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--log-file", help="also write the server log to this file")
     serve.set_defaults(func=run_serve)
+    demo = sub.add_parser("demo", help="a whole code-action round on a bundled sample, offline")
+    demo.add_argument("--keep", type=Path, help="leave the sample workspace in this directory")
+    demo.set_defaults(func=run_demo)
     return parser
 
 
@@ -44,6 +50,14 @@ def run_serve(args: argparse.Namespace) -> int:
     else:
         server.start_io()
     return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gauntlet.server.demo import run_demo as demo
+
+    return asyncio.run(demo(sys.stdout, keep=args.keep))
 
 
 def main(argv: list[str] | None = None) -> int:

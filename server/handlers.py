@@ -12,7 +12,7 @@ from lsprotocol import types
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.jobs import JobKey, JobKind, JobRequest
 from gauntlet.server.lsp import FIX_ALL_KIND, GauntletServer, diagnostic_info, uri_to_path
-from gauntlet.server.report import candidates_markdown
+from gauntlet.server.report import candidates_markdown, candidates_table
 
 log = logging.getLogger(__name__)
 
@@ -209,9 +209,11 @@ def code_action(
             0,
         )
         wanted.append(("quickfix", span, diags))
-    if (r.start.line, r.start.character) != (r.end.line, r.end.character) and _wants(
-        only, types.CodeActionKind.RefactorRewrite
-    ):
+    selection = (r.start.line, r.start.character) != (r.end.line, r.end.character)
+    # A selection over diagnostics is a quick-fix request; a rewrite needs an explicit ask or no
+    # diagnostics, so one request does not pay for two jobs.
+    explicit = only is not None and _wants(only, types.CodeActionKind.RefactorRewrite)
+    if selection and (explicit or (only is None and not params.context.diagnostics)):
         wanted.append(
             ("rewrite", (r.start.line, r.start.character, r.end.line, r.end.character), [])
         )
@@ -280,8 +282,8 @@ async def resolve_code_action(ls: GauntletServer, action: types.CodeAction) -> t
 def show_candidates(ls: GauntletServer, *args: Any) -> dict[str, str]:
     job = _job_from(ls, args)
     if job is None:
-        return {"markdown": "# gauntlet\n\nNo job has run yet.\n"}
-    return {"markdown": candidates_markdown(job)}
+        return {"markdown": "# gauntlet\n\nNo job has run yet.\n", "table": "no job has run yet"}
+    return {"markdown": candidates_markdown(job), "table": candidates_table(job)}
 
 
 def retry(ls: GauntletServer, *args: Any) -> dict[str, str]:

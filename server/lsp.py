@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -47,6 +48,7 @@ class GauntletServer(LanguageServer):
         self.last_job: Job | None = None
         self.roots: list[Path] = []
         self.tokens_today = 0
+        self._day = date.today()
         self._http: httpx.AsyncClient | None = None
         self._diag_tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -69,7 +71,7 @@ class GauntletServer(LanguageServer):
             self._http = httpx.AsyncClient()
         return self._http
 
-    def proposer_config(self) -> ProposerConfig:
+    def proposer_config(self, timeout_s: float | None = None) -> ProposerConfig:
         s = self.settings
         base_url, model, key = resolve_endpoint(s.base_url, s.model, s.api_key_env, os.environ)
         return ProposerConfig(
@@ -81,16 +83,24 @@ class GauntletServer(LanguageServer):
             max_tokens=s.max_tokens,
             stream=s.stream,
             use_n_param=s.use_n_parameter,
-            total_timeout_s=s.request_timeout,
+            total_timeout_s=timeout_s if timeout_s is not None else s.request_timeout,
             price_in_per_mtok=s.price_input_per_m_tok,
             price_out_per_mtok=s.price_output_per_m_tok,
             api_key_env=s.api_key_env,
         )
 
-    def make_proposer(self) -> Proposer:
+    def make_proposer(self, timeout_s: float | None = None) -> Proposer:
         if self.settings.cassette:
             return ReplayProposer(self.settings.cassette)
-        return OpenAIProposer(self.proposer_config(), client=self.http())
+        return OpenAIProposer(self.proposer_config(timeout_s), client=self.http())
+
+    def spend(self, tokens: int) -> int:
+        """Add to today's token count (it starts again each day) and return the new total."""
+        today = date.today()
+        if today != self._day:
+            self._day, self.tokens_today = today, 0
+        self.tokens_today += tokens
+        return self.tokens_today
 
     def root_for(self, path: Path) -> Path:
         for root in sorted(self.roots, key=lambda r: len(r.parts), reverse=True):
@@ -168,7 +178,7 @@ class GauntletServer(LanguageServer):
             self.status(j, message)
 
         try:
-            if self.tokens_today >= self.settings.max_tokens_per_day:
+            if self.spend(0) >= self.settings.max_tokens_per_day:
                 job.state = "failed"
                 job.message = f"gauntlet: the daily token budget ({self.settings.max_tokens_per_day}) is spent"
                 return
@@ -178,11 +188,17 @@ class GauntletServer(LanguageServer):
                 job.state = "failed"
                 job.message = f"gauntlet: {exc}"
                 return
-            await run_job(job, engine, self.make_proposer, on_progress)
+            # Actions the user triggers and automatic ones (fix-all on save) have their own limits.
+            timeout = (
+                self.settings.automatic_timeout
+                if job.key.kind == "fixall"
+                else self.settings.request_timeout
+            )
+            await run_job(job, engine, lambda: self.make_proposer(timeout), on_progress)
         except asyncio.CancelledError:
             pass
         finally:
-            self.tokens_today += job.usage.prompt_tokens + job.usage.completion_tokens
+            self.spend(job.usage.prompt_tokens + job.usage.completion_tokens)
             job.cost = job.usage.cost(self.proposer_config())
             if progress:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=job.state))

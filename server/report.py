@@ -57,3 +57,23 @@ def candidates_markdown(job: Job) -> str:
         if diff:
             lines += ["", "```diff", diff.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
+
+
+def candidates_table(job: Job) -> str:
+    """A compact ranked table of the job's candidates, one line each, with the job's cost."""
+    report = job.report
+    head = (
+        f"{job.received}/{job.request.candidates} replies, {len(job.invalid)} without usable code, "
+        f"{job.usage.prompt_tokens + job.usage.completion_tokens} tokens, cost {job.cost:.4f}"
+    )
+    if report is None:
+        return head + (f"\n{job.message}" if job.message else "")
+    lines = [head, f"{'rank':>4}  {'id':<6} {'verified':<8} {'score':>6} {'risk':>5}  summary"]
+    for v in sorted(report.verdicts, key=lambda v: (v.rank is None, v.rank or 0, v.id)):
+        rank = str(v.rank) if v.rank is not None else "-"
+        lines.append(
+            f"{rank:>4}  {v.id:<6} {'yes' if v.verified else 'no':<8} {v.score:>6.2f} {v.risk:>5.2f}  {v.summary}"
+        )
+    for line in job.invalid:
+        lines.append(f"   -  {line}")
+    return "\n".join(lines)

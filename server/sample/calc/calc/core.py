@@ -8,10 +8,9 @@ def add(a: int, b: int) -> int:
 
 
 def mean(values: list[float]) -> float:
-    total = 0.0
-    for v in values:
-        total = total + v
-    return total / len(values)
+    if not values:
+        return None
+    return sum(values) / len(values)
 
 
 def clamp(x: int, low: int, high: int) -> int:

@@ -1,0 +1,159 @@
+"""`gauntlet fix FILE --line N`: the editor's quick-fix loop from a terminal; writes only with --apply."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gauntlet.graders.select import Engine
+from gauntlet.graders.workspace import WorkspaceError
+from gauntlet.server.cassette import ReplayProposer
+from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, run_job
+from gauntlet.server.prompts import DiagnosticInfo
+from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, resolve_endpoint
+from gauntlet.server.report import candidates_table
+from gauntlet.server.settings import Settings
+
+ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def add_parser(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "fix", help="fix the problem at a line of a file, from the terminal"
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--line", type=int, required=True, help="1-based line with the problem")
+    p.add_argument("--apply", action="store_true", help="write the verified fix to the file")
+    p.add_argument(
+        "--workspace", type=Path, help="project root (default: nearest pyproject.toml/.git)"
+    )
+    p.add_argument("--candidates", type=int, default=8, help="how many candidates to ask for")
+    p.add_argument("--tests", type=int, default=12, help="how many model-written tests to ask for")
+    p.add_argument(
+        "--cassette", help="replay model replies from this cassette instead of an endpoint"
+    )
+    p.add_argument(
+        "--base-url", default="", help="OpenAI-compatible endpoint (default: environment)"
+    )
+    p.add_argument("--model", default="", help="model name (default: $GAUNTLET_MODEL)")
+    p.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds for generation and grading"
+    )
+    p.set_defaults(func=run)
+
+
+def find_root(path: Path) -> Path:
+    for parent in path.parents:
+        if any((parent / m).exists() for m in ROOT_MARKERS):
+            return parent
+    return path.parent
+
+
+def run(args: argparse.Namespace) -> int:
+    path = args.file.resolve()
+    if not path.is_file():
+        sys.stderr.write(f"gauntlet fix: {args.file} is not a file\n")
+        return 2
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        sys.stderr.write(f"gauntlet fix: cannot read {args.file}: {exc}\n")
+        return 2
+    lines = text.splitlines()
+    if not 1 <= args.line <= max(1, len(lines)):
+        sys.stderr.write(
+            f"gauntlet fix: line {args.line} is outside {args.file} (1-{len(lines)})\n"
+        )
+        return 2
+    root = (args.workspace or find_root(path)).resolve()
+    if not path.is_relative_to(root):
+        sys.stderr.write(f"gauntlet fix: {args.file} is outside the workspace {root}\n")
+        return 2
+    return asyncio.run(_fix(args, path, root, text))
+
+
+async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> int:
+    rel = path.relative_to(root).as_posix()
+    try:
+        engine = await asyncio.to_thread(Engine, root)
+    except WorkspaceError as exc:
+        sys.stderr.write(f"gauntlet fix: {exc}\n")
+        return 2
+    try:
+        findings, _ = await asyncio.to_thread(engine.findings, rel, text)
+        line0 = args.line - 1
+        diagnostics = [
+            DiagnosticInfo(
+                line=f.line - 1,
+                character=max(0, f.column - 1),
+                end_line=f.line - 1,
+                end_character=max(0, f.column - 1),
+                message=f.message,
+                source=f.tool,
+                code=f.code,
+            )
+            for f in findings
+            if f.line - 1 == line0
+        ]
+        for d in diagnostics:
+            sys.stdout.write(f"{rel}:{d.line + 1}: {d.label()}\n")
+        kind: JobKind = "quickfix" if diagnostics else "rewrite"
+        request = JobRequest(
+            key=JobKey(path.as_uri(), 0, (line0, 0, line0, 0), kind),
+            rel_path=rel,
+            text=text,
+            diagnostics=diagnostics,
+            candidates=args.candidates,
+            tests=args.tests,
+            max_tokens=Settings().max_tokens_per_job,
+        )
+        settings = Settings(base_url=args.base_url, model=args.model)
+        config = _config(settings, args.candidates)
+
+        def make() -> Proposer:
+            return ReplayProposer(args.cassette) if args.cassette else OpenAIProposer(config)
+
+        def progress(job: Job, message: str) -> None:
+            sys.stderr.write(f"\r{message:<40}")
+            sys.stderr.flush()
+
+        job = Job(request)
+        await asyncio.wait_for(run_job(job, engine, make, progress), args.timeout)
+        sys.stderr.write("\n")
+        job.cost = job.usage.cost(config)
+        sys.stdout.write(candidates_table(job) + "\n")
+        new = job.new_text
+        if new is None or job.report is None or job.report.winner is None:
+            sys.stdout.write((job.message or "no verified candidate") + "\n")
+            return 1
+        sys.stdout.write(f"\nselected {job.report.winner.id}: {job.report.winner.summary}\n")
+        sys.stdout.write(
+            "".join(
+                difflib.unified_diff(
+                    text.splitlines(True), new.splitlines(True), f"a/{rel}", f"b/{rel}"
+                )
+            )
+        )
+        if args.apply:
+            if path.read_text(encoding="utf-8") != text:
+                sys.stderr.write("gauntlet fix: the file changed while grading; not written\n")
+                return 1
+            path.write_text(new, encoding="utf-8")
+            sys.stdout.write(f"\nwrote {args.file}\n")
+        else:
+            sys.stdout.write("\n(not written: pass --apply to write it)\n")
+        return 0
+    finally:
+        await asyncio.to_thread(engine.close)
+
+
+def _config(settings: Settings, n: int) -> ProposerConfig:
+    base_url, model, key = resolve_endpoint(
+        settings.base_url, settings.model, settings.api_key_env, os.environ
+    )
+    return ProposerConfig(base_url=base_url, model=model, api_key=key, n=n)
