@@ -244,7 +244,9 @@ class Engine:
         progress: Progress | None = None,
     ) -> Report:
         """Grade every candidate and rank the verified ones; the workspace is never written."""
-        grading = self.start(rel_path, current=current, cancel=cancel, progress=progress, expected=len(candidates))
+        grading = self.start(
+            rel_path, current=current, cancel=cancel, progress=progress, expected=len(candidates)
+        )
         for candidate in candidates:
             grading.submit(candidate)
         return grading.finish(untrusted)
@@ -387,7 +389,9 @@ class Engine:
         self, base: Baseline, verdicts: list[Verdict], untrusted: Sequence[UntrustedTest]
     ) -> str | None:
         valid = [
-            v for v in verdicts if not v.unchanged and v.checks.get("syntax", Check("fail")).status == "pass"
+            v
+            for v in verdicts
+            if not v.unchanged and v.checks.get("syntax", Check("fail")).status == "pass"
         ]
         verified = [v for v in verdicts if v.verified and not v.unchanged]
         evidence = []
@@ -570,7 +574,9 @@ class Round:
         if untrusted:
             verified = [v for v in self._unique.values() if v.verified]
             runs = [
-                self.engine._pool.submit(self.engine._untrusted_check, self.rel_path, v.content, untrusted)
+                self.engine._pool.submit(
+                    self.engine._untrusted_check, self.rel_path, v.content, untrusted
+                )
                 for v in verified
             ]
             for v, run in zip(verified, runs, strict=True):
@@ -582,7 +588,9 @@ class Round:
                 v.verified = rep.verified
             if v.unchanged:
                 v.checks = {
-                    "syntax": Check("fail", "identical to the current file: it changes nothing", gate=True)
+                    "syntax": Check(
+                        "fail", "identical to the current file: it changes nothing", gate=True
+                    )
                 }
         selected = self.engine._rank(base, self.verdicts, untrusted)
         return Report(
