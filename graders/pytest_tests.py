@@ -20,6 +20,27 @@ from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.workspace import Interpreter
 
 REPORT = "pytest-report.json"
+AUDIT = "audit.jsonl"
+
+
+def audit_env(root: Path, out_dir: Path, overlays: Mapping[str, str]) -> dict[str, str]:
+    """Where the audit hook records attempts, and which files are the candidate's own code."""
+    return {
+        "GAUNTLET_TARGET": os.pathsep.join(str(root / rel) for rel in overlays),
+        "GAUNTLET_AUDIT": str(out_dir / AUDIT),
+    }
+
+
+def read_attempts(raw: bytes | None) -> tuple[str, ...]:
+    found: list[str] = []
+    for line in (raw or b"").decode(errors="replace").splitlines():
+        try:
+            why = str(json.loads(line)["attempt"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if why not in found:
+            found.append(why)
+    return tuple(found[:10])
 
 
 def runner_source(name: str) -> str:
@@ -38,6 +59,8 @@ class TestRun:
     timed_out: bool = False
     duration_s: float = 0.0
     isolated: bool = False
+    attempts: tuple[str, ...] = ()
+    """What the candidate's own code tried and the audit hook refused (network, processes, ...)."""
 
 
 def python_argv(interp: Interpreter) -> tuple[list[str], dict[str, str]]:
@@ -63,7 +86,11 @@ def run_pytest(
         f"def test_pass_{nonce}():\n    assert sum([1, 2]) == 3\n\n\n"
         f"def test_fail_{nonce}():\n    assert sum([1, 2]) == 4\n"
     )
-    extras = {"gauntlet_report.py": runner_source("gauntlet_report.py"), canary: canary_src}
+    extras = {
+        "gauntlet_report.py": runner_source("gauntlet_report.py"),
+        "gauntlet_audit.py": runner_source("gauntlet_audit.py"),
+        canary: canary_src,
+    }
     with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
         py, env = python_argv(interp)
         path_entries = [str(job.extras_dir)]
@@ -73,6 +100,7 @@ def run_pytest(
             {
                 "PYTHONPATH": os.pathsep.join(path_entries),
                 "GAUNTLET_REPORT": str(job.out_dir / REPORT),
+                **audit_env(job.root, job.out_dir, overlays),
                 "PYTEST_ADDOPTS": "",
                 "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "",
             }
@@ -85,6 +113,8 @@ def run_pytest(
             "gauntlet_report",
             "-p",
             "no:cacheprovider",
+            # A module that fails to import must not stop the other tests (and the canaries) running.
+            "--continue-on-collection-errors",
             "-q",
             "--color=no",
             "-o",
@@ -94,12 +124,14 @@ def run_pytest(
         ]
         res = job.run(argv, env=env, limits=limits)
         raw = job.read_out(REPORT)
+        attempts = read_attempts(job.read_out(AUDIT))
     if res.timed_out:
         return TestRun(
             problem=f"tests timed out after {limits.timeout_s:g}s",
             timed_out=True,
             duration_s=res.duration_s,
             isolated=res.isolated,
+            attempts=attempts,
         )
     if raw is None:
         tail = (res.stderr or res.stdout).decode(errors="replace").strip().splitlines()[-1:] or [""]
@@ -107,6 +139,7 @@ def run_pytest(
             problem=f"the test run ended without a report (exit code {res.returncode}): {tail[0][:160]}",
             duration_s=res.duration_s,
             isolated=res.isolated,
+            attempts=attempts,
         )
     try:
         data = json.loads(raw)
@@ -120,6 +153,7 @@ def run_pytest(
             problem="the test report is not valid JSON",
             duration_s=res.duration_s,
             isolated=res.isolated,
+            attempts=attempts,
         )
     passed = [k for k, v in outcomes.items() if k.endswith(f"::test_pass_{nonce}")]
     failed = [k for k, v in outcomes.items() if k.endswith(f"::test_fail_{nonce}")]
@@ -133,10 +167,15 @@ def run_pytest(
             problem="the canary tests did not give their known outcomes: the test run was tampered with",
             duration_s=res.duration_s,
             isolated=res.isolated,
+            attempts=attempts,
         )
     real = {k: v for k, v in outcomes.items() if nonce not in k}
     return TestRun(
-        outcomes=real, collect_errors=collect, duration_s=res.duration_s, isolated=res.isolated
+        outcomes=real,
+        collect_errors=collect,
+        duration_s=res.duration_s,
+        isolated=res.isolated,
+        attempts=attempts,
     )
 
 
@@ -147,6 +186,7 @@ class UntrustedRun:
     details: Mapping[str, str] = field(default_factory=dict)
     problem: str = ""
     duration_s: float = 0.0
+    attempts: tuple[str, ...] = ()
 
 
 def run_untrusted(
@@ -162,6 +202,7 @@ def run_untrusted(
     payload = json.dumps([{"id": tid, "code": code} for tid, code in tests])
     extras = {
         "gauntlet_untrusted.py": runner_source("gauntlet_untrusted.py"),
+        "gauntlet_audit.py": runner_source("gauntlet_audit.py"),
         "tests.json": payload,
     }
     with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
@@ -173,8 +214,10 @@ def run_untrusted(
             str(job.out_dir / "untrusted.jsonl"),
             str(per_test_s),
         ]
-        res = job.run(argv, env={"PYTHONPATH": str(job.root)}, limits=limits, cwd=job.root)
+        env = {"PYTHONPATH": str(job.root), **audit_env(job.root, job.out_dir, overlays)}
+        res = job.run(argv, env=env, limits=limits, cwd=job.root)
         raw = job.read_out("untrusted.jsonl") or b""
+        attempts = read_attempts(job.read_out(AUDIT))
     results: dict[str, str] = {}
     details: dict[str, str] = {}
     known = {tid for tid, _ in tests}
@@ -192,6 +235,7 @@ def run_untrusted(
         # The process died inside this test (or before it): the test did not pass.
         results[tid] = "timeout" if res.timed_out else "missing"
     return UntrustedRun(
+        attempts=attempts,
         results=results,
         details=details,
         duration_s=res.duration_s,

@@ -159,10 +159,11 @@ class Engine:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for graders in self._graders.values():
-            for grader in graders:
-                grader.close()
-        self._graders.clear()
+        with self._lock:
+            graders = [g for gs in self._graders.values() for g in gs]
+            self._graders.clear()
+        for grader in graders:
+            grader.close()
         self.snapshot.close()
 
     def refresh(self) -> None:
@@ -326,6 +327,14 @@ class Engine:
             {rel_path: content},
             self.test_limits,
         )
+        # What the current file's own code does in its tests is the user's business; new attempts
+        # by the candidate (network, processes, writes outside /tmp, signals) reject it.
+        fresh = [a for a in run.attempts if a not in base.tests.attempts]
+        if fresh:
+            why = f"the candidate tried to {fresh[0]} (refused by the sandbox)"
+            return Check(
+                "fail", why, gate=True, details={"attempts": fresh}, duration_s=run.duration_s
+            )
         if run.problem:
             return Check("fail", run.problem, gate=True, duration_s=run.duration_s)
         before = base.tests.outcomes
@@ -383,6 +392,12 @@ class Engine:
         }
         status: Status = "pass" if passed == len(untrusted) else "fail"
         reason = "" if status == "pass" else f"{passed}/{len(untrusted)} untrusted tests passed"
+        if run.attempts:
+            status, reason = (
+                "fail",
+                f"the candidate tried to {run.attempts[0]} (refused by the sandbox)",
+            )
+            details["attempts"] = list(run.attempts)
         return Check(status, reason, gate=False, details=details, duration_s=run.duration_s)
 
     def _rank(

@@ -159,15 +159,20 @@ async def _publish(ls: GauntletServer, uri: str) -> None:
             message=f.message,
             source=f"gauntlet/{f.tool}",
             code=f.code,
-            severity=types.DiagnosticSeverity.Warning
-            if f.severity.upper() in ("LOW", "NOTE", "WARNING")
-            else types.DiagnosticSeverity.Error,
+            severity=_severity(f.tool, f.severity),
         )
         for f in findings
     ]
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
     )
+
+
+def _severity(tool: str, severity: str) -> types.DiagnosticSeverity:
+    """Lint findings are warnings; type errors, syntax errors and HIGH security issues are errors."""
+    if tool == "ruff" or severity.upper() in ("LOW", "MEDIUM", "NOTE", "WARNING"):
+        return types.DiagnosticSeverity.Warning
+    return types.DiagnosticSeverity.Error
 
 
 def _wants(only: list[str] | None, kind: str) -> bool:
@@ -221,9 +226,14 @@ def code_action(
         wanted.append(("fixall", (0, 0, 0, 0), list(params.context.diagnostics)))
     actions: list[types.CodeAction] = []
     resolve_ok = _resolve_supported(ls)
+    # Editors also ask for code actions on their own (lightbulb, Problems panel). Those requests
+    # only see finished jobs; a paid job starts when the user asks, or for an explicit fix-all.
+    automatic = params.context.trigger_kind == types.CodeActionTriggerKind.Automatic
     for kind, span, diags in wanted:
         key = JobKey(uri, version, span, kind)
         job = ls.jobs.get(key)
+        if job is None and automatic and kind != "fixall":
+            continue
         if job is None:
             s = ls.settings
             job = ls.start_job(
@@ -272,10 +282,8 @@ async def resolve_code_action(ls: GauntletServer, action: types.CodeAction) -> t
     if final is not None and final.edit is not None:
         action.edit = final.edit
         action.title = final.title
-    elif job.state == "done" and job.new_text is not None:
-        ls.show(
-            "gauntlet: the document changed while grading; the fix was not applied",
-        )
+    elif job.new_text is not None or job.state == "cancelled":
+        ls.show("gauntlet: the document changed while grading; no fix was offered")
     return action
 
 
@@ -299,10 +307,18 @@ def retry(ls: GauntletServer, *args: Any) -> dict[str, str]:
 
 
 def _job_from(ls: GauntletServer, args: tuple[Any, ...]) -> Any:
-    if args and isinstance(args[0], str) and args[0] in ls.jobs_by_id:
-        return ls.jobs_by_id[args[0]]
-    if args and isinstance(args[0], dict) and str(args[0].get("job")) in ls.jobs_by_id:
-        return ls.jobs_by_id[str(args[0]["job"])]
+    """The job named by id, else the latest job on the given document, else the latest job."""
+    first = args[0] if args else None
+    if isinstance(first, str) and first in ls.jobs_by_id:
+        return ls.jobs_by_id[first]
+    if isinstance(first, dict):
+        if str(first.get("job")) in ls.jobs_by_id:
+            return ls.jobs_by_id[str(first["job"])]
+        doc = first.get("textDocument")
+        uri = doc.get("uri") if isinstance(doc, dict) else None
+        on_doc = [j for j in ls.jobs_by_id.values() if j.key.uri == uri]
+        if on_doc:
+            return max(on_doc, key=lambda j: j.started)
     return ls.last_job
 
 

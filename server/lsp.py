@@ -28,6 +28,7 @@ from gauntlet.server.settings import Settings, parse_settings
 log = logging.getLogger(__name__)
 
 FIX_ALL_KIND = "source.fixAll.gauntlet"
+MAX_KEPT_JOBS = 64
 KINDS: dict[JobKind, str] = {
     "quickfix": types.CodeActionKind.QuickFix,
     "rewrite": types.CodeActionKind.RefactorRewrite,
@@ -126,6 +127,9 @@ class GauntletServer(LanguageServer):
             return engine
 
     async def shutdown_all(self) -> None:
+        for task in list(self._diag_tasks.values()):
+            task.cancel()
+        self._diag_tasks.clear()
         for job in list(self.jobs.values()):
             job.cancel("server shutting down")
         for engine in self.engines.values():
@@ -148,6 +152,12 @@ class GauntletServer(LanguageServer):
         job = Job(request)
         self.jobs[request.key] = job
         self.jobs_by_id[job.id] = job
+        # Keep the recent jobs (for resolve, retry and reports); older ones are let go, so a long
+        # session does not grow.
+        while len(self.jobs_by_id) > MAX_KEPT_JOBS:
+            old = self.jobs_by_id.pop(next(iter(self.jobs_by_id)))
+            if self.jobs.get(old.key) is old and old.done.is_set():
+                del self.jobs[old.key]
         self.last_job = job
         job.task = asyncio.get_running_loop().create_task(self._job_main(job, path))
         return job
@@ -203,8 +213,12 @@ class GauntletServer(LanguageServer):
             if progress:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=job.state))
             self.status(job, job.message or job.state)
+            # Fix-all on save is automatic: its failures go to the log, not into the user's face.
             if job.state in ("done", "failed") and job.new_text is None and job.message:
-                self.show(job.message, types.MessageType.Warning)
+                if job.key.kind == "fixall":
+                    self.log_line(job.message, types.MessageType.Warning)
+                else:
+                    self.show(job.message, types.MessageType.Warning)
             job.done.set()
 
     def status(self, job: Job, text: str) -> None:

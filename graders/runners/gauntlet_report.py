@@ -7,6 +7,10 @@ imports nothing but the standard library and pytest.
 import json
 import os
 
+import gauntlet_audit
+
+gauntlet_audit.install()
+
 _outcomes = {}
 _collect_errors = []
 

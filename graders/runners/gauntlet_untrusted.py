@@ -46,6 +46,9 @@ def _run_one(code, limit):
 
 
 def main():
+    import gauntlet_audit
+
+    gauntlet_audit.install()
     tests_path, out_path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
     with open(tests_path, encoding="utf-8") as fh:
         tests = json.load(fh)

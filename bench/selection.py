@@ -1,0 +1,465 @@
+"""Selection benchmark: how often does selection pick a correct candidate?
+
+For every task (bench/tasks), seed and untrusted-test count, tasklib draws N candidates with a
+per-task correctness rate and T model-written untrusted tests (a share of them encoding a
+misreading of the spec, a few broken). The selector picks one candidate; the hidden cases say
+whether it is correct.
+
+Selectors:
+  gauntlet        (default) runs `gauntlet select --workspace W --file solution.py
+                  --candidates C --untrusted-tests T --json` and reads "selected"; the
+                  per-test pass matrix comes from each candidate's checks.untrusted_tests.results.
+  codet           no gauntlet: this script runs each candidate on the untrusted tests itself
+                  (one subprocess per distinct candidate, each test under a timer) and applies
+                  CodeT's rule below.
+  reference-free  no gauntlet, no expected values: cluster candidates by their outputs on the
+                  tests' inputs and pick the largest cluster (lowest index on ties).
+  random          a seeded uniform pick.
+
+Columns, per test count: selection pass@1 (none selected counts as wrong); random pass@1 (mean
+correctness over the N candidates); oracle (some candidate is correct); CodeT on the same pass
+matrix (group candidates by the exact set of tests they pass, score = |passed| * sqrt(|group|),
+best group wins, ties to the lowest candidate index, pick its lowest-index member); gap closed
+= (sel - random) / (oracle - random), on the means.
+
+Adaptive N (gauntlet only): candidates are fed in batches of 2 (c0..c1, c0..c3, ...) through
+repeated select calls, stopping at the first report whose report["adaptive"]["stop"] is true.
+Token cost = (sum of consumed candidate lengths + sum of test lengths) / 4, against fixed N.
+
+Usage: python bench/selection.py [--split test|dev|all] [--tests 10,40] [--n 10] [--seeds 3]
+       [--selector gauntlet|codet|reference-free|random] [--gauntlet PATH] [--jobs 2]
+       [--test-style assert|pytest] [--only NAME,...] [--json-out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tasklib
+
+REPO = Path(__file__).resolve().parent.parent
+GAUNTLET_TIMEOUT = 600.0
+NOT_REPORTED = "adaptive: not reported by gauntlet select"
+T = TypeVar("T")
+
+
+@dataclass
+class Run:
+    """One task x seed x test count: what each selector picked and what it cost."""
+
+    task: str
+    split: str
+    seed: int
+    tests: int
+    correct: list[bool]
+    kinds: list[str]
+    selected: int | None
+    codet: int | None
+    wrong_expect_tests: int
+    broken_tests: int
+    error: str = ""
+    seconds: float = 0.0
+    adaptive: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sel_ok(self) -> bool:
+        return self.selected is not None and self.correct[self.selected]
+
+    @property
+    def codet_ok(self) -> bool:
+        return self.codet is not None and self.correct[self.codet]
+
+    @property
+    def random_rate(self) -> float:
+        return sum(self.correct) / len(self.correct)
+
+    @property
+    def oracle(self) -> bool:
+        return any(self.correct)
+
+
+class Cache:
+    """Thread-safe memo of subprocess results, keyed by a content hash."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def get(self, compute: Callable[[], T], *parts: str) -> T:
+        key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        with self._lock:
+            if key in self._data:
+                return cast(T, self._data[key])
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+        return value
+
+
+def codet_pick(passed: list[frozenset[str]]) -> int | None:
+    """CodeT: group by identical passed-test sets; score |passed| * sqrt(|group|)."""
+    groups: dict[frozenset[str], list[int]] = {}
+    for i, tests in enumerate(passed):
+        groups.setdefault(tests, []).append(i)
+    if not groups:
+        return None
+    best = max(groups.items(), key=lambda g: (len(g[0]) * math.sqrt(len(g[1])), -g[1][0]))
+    return best[1][0]
+
+
+def cluster_pick(outputs: list[tuple[tuple[str, str], ...]]) -> int | None:
+    """Reference-free: the largest cluster of identical output vectors, lowest index on ties."""
+    clusters: dict[tuple[tuple[str, str], ...], list[int]] = {}
+    for i, out in enumerate(outputs):
+        clusters.setdefault(out, []).append(i)
+    if not clusters:
+        return None
+    return max(clusters.values(), key=lambda m: (len(m), -m[0]))[0]
+
+
+def find_gauntlet(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    local = REPO / ".venv" / "bin" / "gauntlet"
+    if local.exists():
+        return str(local)
+    found = shutil.which("gauntlet")
+    if not found:
+        raise SystemExit("no gauntlet executable: pass --gauntlet PATH")
+    return found
+
+
+def run_select(
+    gauntlet: str,
+    task: tasklib.Task,
+    cands: list[tasklib.Candidate],
+    tests: list[tasklib.UntrustedTest],
+) -> tuple[dict[str, Any] | None, str, float]:
+    """One `gauntlet select --json` call in a fresh workspace: (report, error, seconds)."""
+    with tempfile.TemporaryDirectory(prefix="gauntlet-sel-") as tmp:
+        work = tasklib.make_workspace(task, Path(tmp, "ws"))
+        cand_path, test_path = Path(tmp, "CANDS.jsonl"), Path(tmp, "TESTS.jsonl")
+        tasklib.write_candidates(cand_path, cands)
+        tasklib.write_tests(test_path, tests)
+        cmd = [
+            gauntlet,
+            "select",
+            "--workspace",
+            str(work),
+            "--file",
+            "solution.py",
+            "--candidates",
+            str(cand_path),
+            "--untrusted-tests",
+            str(test_path),
+            "--json",
+        ]
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            out, err = proc.communicate(timeout=GAUNTLET_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return None, "timeout", time.monotonic() - start
+        seconds = time.monotonic() - start
+        if proc.returncode != 0:
+            return None, f"exit {proc.returncode}: {err.strip()[-200:]}", seconds
+        try:
+            report = json.loads(out)
+        except json.JSONDecodeError as exc:
+            return None, f"bad JSON: {exc}", seconds
+        if not isinstance(report, dict):
+            return None, "bad JSON: not an object", seconds
+        return report, "", seconds
+
+
+def report_matrix(report: dict[str, Any], cands: list[tasklib.Candidate]) -> list[frozenset[str]]:
+    """Per candidate, the untrusted tests it passed according to the report."""
+    by_id = {c.get("id"): c for c in report.get("candidates", []) if isinstance(c, dict)}
+    matrix = []
+    for cand in cands:
+        checks = by_id.get(cand.id, {}).get("checks", {})
+        results = checks.get("untrusted_tests", {}).get("results", {}) or {}
+        matrix.append(frozenset(t for t, r in results.items() if r == "pass"))
+    return matrix
+
+
+def tokens(cands: list[tasklib.Candidate], tests: list[tasklib.UntrustedTest]) -> float:
+    return (sum(len(c.content) for c in cands) + sum(len(t.code) for t in tests)) / 4
+
+
+class Bench:
+    """One benchmark run: its options, the selector's executable and the result cache."""
+
+    def __init__(self, args: argparse.Namespace, gauntlet: str | None) -> None:
+        self.args = args
+        self.gauntlet = gauntlet
+        self.cache = Cache()
+
+    def evaluate(self, task: tasklib.Task, seed: int, counts: list[int]) -> list[Run]:
+        """All test counts of one task and seed."""
+        cands = tasklib.draw_candidates(task, seed, self.args.n)
+        correct = [self._correct(task, c.content) for c in cands]
+        outputs: dict[str, list[tuple[str, str]]] = {}
+        runs = []
+        for count in counts:
+            tests = tasklib.make_tests(task, seed, count, outputs, self.args.test_style)
+            run = Run(
+                task["name"],
+                task["split"],
+                seed,
+                count,
+                correct,
+                [c.kind for c in cands],
+                None,
+                None,
+                sum(t.expects_wrong for t in tests),
+                sum(t.belief == "broken" for t in tests),
+            )
+            run.extra["fixed_tokens"] = tokens(cands, tests)
+            run.extra["misread_share"] = sum(t.belief == "misreading" for t in tests) / count
+            if self.args.selector == "gauntlet":
+                self._select_gauntlet(run, task, cands, tests)
+            else:
+                self._select_local(run, task, cands, tests)
+            runs.append(run)
+        return runs
+
+    def _correct(self, task: tasklib.Task, content: str) -> bool:
+        return self.cache.get(
+            lambda: tasklib.is_correct(content, task), "hidden", task["name"], content
+        )
+
+    def _select_gauntlet(
+        self,
+        run: Run,
+        task: tasklib.Task,
+        cands: list[tasklib.Candidate],
+        tests: list[tasklib.UntrustedTest],
+    ) -> None:
+        assert self.gauntlet is not None
+        report, run.error, run.seconds = run_select(self.gauntlet, task, cands, tests)
+        if report is None:
+            return
+        ids = [c.id for c in cands]
+        picked = report.get("selected")
+        run.selected = ids.index(picked) if picked in ids else None
+        run.codet = codet_pick(report_matrix(report, cands))
+        if isinstance(report.get("adaptive"), dict):
+            run.adaptive = adaptive_run(self.gauntlet, task, cands, tests, report, ids)
+
+    def _select_local(
+        self,
+        run: Run,
+        task: tasklib.Task,
+        cands: list[tasklib.Candidate],
+        tests: list[tasklib.UntrustedTest],
+    ) -> None:
+        codes = [t.code for t in tests]
+        passed = []
+        for c in cands:
+            results = self.cache.get(
+                partial(tasklib.run_tests, c.content, codes), "tests", c.content, *codes
+            )
+            passed.append(
+                frozenset(t.id for t, r in zip(tests, results, strict=True) if r == "pass")
+            )
+        run.codet = codet_pick(passed)
+        if self.args.selector == "codet":
+            run.selected = run.codet
+        elif self.args.selector == "random":
+            rng = random.Random(f"{run.task}:{run.seed}:{run.tests}:pick")
+            run.selected = rng.randrange(len(cands))
+        else:
+            inputs = sorted({t.args for t in tests if t.belief != "broken"})
+            vectors = [
+                tuple(
+                    self.cache.get(
+                        partial(tasklib.call_outputs, c.content, task["function"], inputs),
+                        "calls",
+                        c.content,
+                        *inputs,
+                    )
+                )
+                for c in cands
+            ]
+            run.selected = cluster_pick(vectors)
+
+
+def adaptive_run(
+    gauntlet: str,
+    task: tasklib.Task,
+    cands: list[tasklib.Candidate],
+    tests: list[tasklib.UntrustedTest],
+    full: dict[str, Any],
+    ids: list[str],
+) -> dict[str, Any]:
+    """Feed candidates in batches of 2 until the report says stop (or all are used)."""
+    calls = 0
+    for k in [*range(2, len(cands), 2), len(cands)]:
+        if k >= len(cands):
+            report: dict[str, Any] | None = full
+        else:
+            report, _, _ = run_select(gauntlet, task, cands[:k], tests)
+            calls += 1
+        if report is None:
+            continue
+        stop = bool((report.get("adaptive") or {}).get("stop"))
+        if stop or k >= len(cands):
+            picked = report.get("selected")
+            return {
+                "n": k,
+                "selected": ids.index(picked) if picked in ids[:k] else None,
+                "tokens": tokens(cands[:k], tests),
+                "calls": calls + 1,
+            }
+    return {"n": len(cands), "selected": None, "tokens": tokens(cands, tests), "calls": calls}
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def _gap(sel: float, rnd: float, ora: float) -> str:
+    return f"{(sel - rnd) / (ora - rnd):6.1%}" if ora - rnd > 1e-9 else "   n/a"
+
+
+def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
+    counts = sorted({r.tests for r in runs})
+    splits = sorted({r.split for r in runs})
+    groups = [(s, [r for r in runs if r.split == s]) for s in splits]
+    if len(splits) > 1:
+        groups.append(("all", runs))
+    print(
+        f"selector={args.selector} n={args.n} seeds={args.seeds} tasks={len({r.task for r in runs})}"
+    )
+    print(
+        f"{'tests':<5} {'split':>5} {'runs':>5} {'select':>7} {'random':>7} {'oracle':>7} "
+        f"{'codet':>7} {'gap(sel)':>8} {'gap(codet)':>10} {'misread':>7} {'bad-exp':>7} {'errors':>6}"
+    )
+    for count in counts:
+        for name, group in groups:
+            rs = [r for r in group if r.tests == count]
+            sel = _mean([r.sel_ok for r in rs])
+            rnd = _mean([r.random_rate for r in rs])
+            ora = _mean([r.oracle for r in rs])
+            cdt = _mean([r.codet_ok for r in rs])
+            bad = _mean([r.wrong_expect_tests / r.tests for r in rs])
+            misread = _mean([r.extra["misread_share"] for r in rs])
+            errors = sum(bool(r.error) for r in rs)
+            print(
+                f"{count:<5} {name:>5} {len(rs):>5} {sel:7.3f} {rnd:7.3f} {ora:7.3f} {cdt:7.3f} "
+                f"{_gap(sel, rnd, ora):>8} {_gap(cdt, rnd, ora):>10} {misread:7.1%} {bad:7.1%} {errors:>6}"
+            )
+    lost = [r for r in runs if r.oracle and not r.sel_ok]
+    kinds = Counter("none selected" if r.selected is None else r.kinds[r.selected] for r in lost)
+    print(
+        f"\nselection lost {len(lost)} of {sum(r.oracle for r in runs)} solvable runs: "
+        + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
+    )
+    for r in lost:
+        what = "none selected" if r.selected is None else f"c{r.selected} ({r.kinds[r.selected]})"
+        right = sum(r.correct)
+        print(
+            f"  {r.task:<24} seed {r.seed} T={r.tests:<3} picked {what}; {right}/{len(r.correct)} "
+            f"right{'; ' + r.error if r.error else ''}"
+        )
+    failed = [r for r in runs if r.error]
+    if failed:
+        print(f"\n{len(failed)} select calls failed, e.g. {failed[0].task}: {failed[0].error}")
+    print()
+    if args.selector != "gauntlet":
+        print(f"adaptive: needs gauntlet select (selector={args.selector})")
+        return
+    adaptive = [r for r in runs if r.adaptive is not None]
+    if not adaptive:
+        print(NOT_REPORTED)
+        return
+    for count in counts:
+        rs = [r for r in adaptive if r.tests == count]
+        fixed_tokens = _mean([tokens_fixed(r) for r in rs])
+        ad_ok = _mean(
+            [
+                r.adaptive is not None
+                and r.adaptive["selected"] is not None
+                and r.correct[r.adaptive["selected"]]
+                for r in rs
+            ]
+        )
+        print(
+            f"adaptive T={count}: pass@1 {ad_ok:.3f} vs fixed {_mean([r.sel_ok for r in rs]):.3f}; "
+            f"mean N {_mean([r.adaptive['n'] for r in rs if r.adaptive]):.1f} vs {args.n}; "
+            f"tokens {_mean([r.adaptive['tokens'] for r in rs if r.adaptive]):.0f} "
+            f"vs {fixed_tokens:.0f}"
+        )
+
+
+def tokens_fixed(run: Run) -> float:
+    return float(run.extra.get("fixed_tokens", 0.0))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
+    parser.add_argument("--tests", default="10,40", help="comma-separated untrusted-test counts")
+    parser.add_argument("--n", type=int, default=10, help="candidates per task")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--selector", default="gauntlet", choices=["gauntlet", "codet", "reference-free", "random"]
+    )
+    parser.add_argument("--gauntlet", default=None, help="path of the gauntlet executable")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--test-style",
+        default="assert",
+        choices=["assert", "pytest"],
+        help="module-level asserts (the contract's format) or test_<id> functions",
+    )
+    parser.add_argument("--only", default="", help="comma-separated task names")
+    parser.add_argument("--json-out", default="", help="write every run as JSON lines here")
+    args = parser.parse_args(argv)
+    counts = [int(x) for x in args.tests.split(",") if x.strip()]
+    tasks = tasklib.load_tasks(args.split)
+    if args.only:
+        tasks = [t for t in tasks if t["name"] in args.only.split(",")]
+    gauntlet = find_gauntlet(args.gauntlet) if args.selector == "gauntlet" else None
+    bench = Bench(args, gauntlet)
+    units = [(t, s) for t in tasks for s in range(args.seeds)]
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(lambda u: bench.evaluate(u[0], u[1], counts), units))
+    runs = [r for rs in results for r in rs]
+    if args.json_out:
+        Path(args.json_out).write_text("".join(json.dumps(r.__dict__) + "\n" for r in runs))
+    print_tables(runs, args)
+    print(f"\n({len(units)} task-seeds in {time.monotonic() - start:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

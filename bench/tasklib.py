@@ -1,0 +1,437 @@
+"""Deterministic benchmark inputs: tasks, candidates, untrusted tests, workspaces, hidden checks.
+
+Everything here is seeded: the same task, seed and counts give the same candidates and tests.
+Module texts are run in a fresh `python -I` subprocess (one per module and batch of calls), each
+call under a timer, and the whole process under a timeout that kills its process group.
+
+Run `python bench/tasklib.py [--split dev|test|all]` to verify the task set: the reference and
+every right variant pass all hidden cases, every wrong variant fails at least one, the wrong
+variants do not all fail the same case, and every input is one the reference accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import importlib
+import json
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Task = dict[str, Any]
+
+WRONG_KINDS = frozenset(
+    {"off_by_one", "edge_case", "wrong_type", "partial", "crash_on_empty", "misreading", "other"}
+)
+RATE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+ZERO_RIGHT_SHARE = 0.07  # plus the natural zeros of low rates: about 10% of task draws in all
+BROKEN_TEST_SHARE = 0.05
+PER_CALL_SECONDS = 2.0
+
+_RUNNER = r"""
+import ast, json, os, signal, sys
+
+class _Timeout(BaseException):
+    pass
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+signal.signal(signal.SIGALRM, _alarm)
+mode, workdir, payload_path, out_path, per_call = sys.argv[1:6]
+sys.path.insert(0, workdir)
+with open(payload_path) as fh:
+    payload = json.load(fh)
+sys.stdout = open(os.devnull, "w")
+
+def guarded(fn):
+    signal.setitimer(signal.ITIMER_REAL, float(per_call))
+    try:
+        return "ok", fn()
+    except _Timeout:
+        return "error", "Timeout"
+    except AssertionError:
+        return "fail", "AssertionError"
+    except BaseException as exc:
+        return "error", type(exc).__name__
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+out = []
+if mode == "call":
+    def load():
+        import solution
+        return getattr(solution, payload["function"])
+    status, fn = guarded(load)
+    for src in payload["args"]:
+        if status != "ok":
+            out.append(["error", "import:" + str(fn)])
+            continue
+        args = ast.literal_eval(src)
+        out.append(list(guarded(lambda: repr(fn(*args)))))
+else:
+    def run_test(code):
+        namespace = {"__name__": "untrusted_test"}
+        exec(compile(code, "untrusted_test", "exec"), namespace)
+        for name, value in list(namespace.items()):
+            if name.startswith("test") and callable(value):
+                value()
+
+    for code in payload["tests"]:
+        status, _ = guarded(lambda: run_test(code))
+        out.append("pass" if status == "ok" else status)
+with open(out_path, "w") as fh:
+    json.dump(out, fh)
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One drawn candidate: its id, module text, and which pool entry it came from."""
+
+    id: str
+    content: str
+    correct: bool
+    """The pool's label; `verify` checks it agrees with the hidden cases."""
+    kind: str
+    """"right" or the wrong variant's kind."""
+
+
+@dataclass(frozen=True)
+class UntrustedTest:
+    """One model-written test and what it really encodes."""
+
+    id: str
+    code: str
+    args: str
+    """repr() of the argument list."""
+    belief: str
+    """"reference", "misreading" (expected value from a wrong belief) or "broken"."""
+    expects_wrong: bool
+    """The expected value differs from the reference's (always false for broken tests)."""
+
+
+def load_tasks(split: str = "all") -> list[Task]:
+    """All tasks of `split` ("dev", "test" or "all"), in a fixed order."""
+    bench_dir = str(Path(__file__).resolve().parent)
+    if bench_dir not in sys.path:
+        sys.path.insert(0, bench_dir)
+    tasks: list[Task] = []
+    for path in sorted(Path(bench_dir, "tasks").glob("set_*.py")):
+        module = importlib.import_module(f"tasks.{path.stem}")
+        tasks.extend(module.TASKS)
+    return [t for t in tasks if split == "all" or t["split"] == split]
+
+
+def _run_group(cmd: list[str], cwd: str, timeout: float) -> bool:
+    """Run `cmd`, killing its whole process group on timeout; True when it finished in time."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return False
+
+
+def _execute(module_text: str, mode: str, payload: dict[str, Any], count: int) -> list[Any]:
+    with tempfile.TemporaryDirectory(prefix="gauntlet-bench-") as tmp:
+        Path(tmp, "solution.py").write_text(module_text)
+        payload_path = Path(tmp, "payload.json")
+        payload_path.write_text(json.dumps(payload))
+        out_path = Path(tmp, "out.json")
+        cmd = [
+            sys.executable,
+            "-I",
+            "-B",
+            "-c",
+            _RUNNER,
+            mode,
+            tmp,
+            str(payload_path),
+            str(out_path),
+            str(PER_CALL_SECONDS),
+        ]
+        finished = _run_group(cmd, tmp, timeout=10 + PER_CALL_SECONDS * count)
+        if finished and out_path.exists():
+            result: list[Any] = json.loads(out_path.read_text())
+            if len(result) == count:
+                return result
+    timeout = ["error", "Timeout"] if mode == "call" else "error"
+    return [timeout] * count
+
+
+def call_outputs(module_text: str, function: str, args_reprs: list[str]) -> list[tuple[str, str]]:
+    """Call `function` of the module on each argument list: ("ok", repr) or ("error", name)."""
+    payload = {"function": function, "args": args_reprs}
+    return [(s, v) for s, v in _execute(module_text, "call", payload, len(args_reprs))]
+
+
+def run_tests(module_text: str, codes: list[str]) -> list[str]:
+    """Run each untrusted test against the module as `solution`: "pass", "fail" or "error"."""
+    return [str(s) for s in _execute(module_text, "tests", {"tests": codes}, len(codes))]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality that also requires the same types all the way down (1.0 is not 1, [] is not ())."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return bool(a == b)
+
+
+def hidden_failures(module_text: str, task: Task) -> list[int]:
+    """Indices of the hidden cases the module gets wrong."""
+    outputs = call_outputs(module_text, task["function"], [repr(a) for a, _ in task["hidden"]])
+    failed = []
+    for i, ((status, value), (_, expected)) in enumerate(zip(outputs, task["hidden"], strict=True)):
+        try:
+            ok = status == "ok" and same(ast.literal_eval(value), expected)
+        except (ValueError, SyntaxError):
+            ok = False
+        if not ok:
+            failed.append(i)
+    return failed
+
+
+def is_correct(module_text: str, task: Task) -> bool:
+    """True when the module passes every hidden case of the task."""
+    return not hidden_failures(module_text, task)
+
+
+def _rng(*parts: object) -> random.Random:
+    return random.Random(":".join(str(p) for p in parts))
+
+
+def draw_candidates(task: Task, seed: int, n: int = 10) -> list[Candidate]:
+    """N candidates with a per-task correctness rate; at least one is always wrong."""
+    rng = _rng(task["name"], seed, "candidates")
+    if rng.random() < ZERO_RIGHT_SHARE:
+        rate = 0.0
+    else:
+        rate = rng.choices(RATE_BUCKETS, weights=[b * (1 - b) for b in RATE_BUCKETS])[0]
+    n_right = min(sum(rng.random() < rate for _ in range(n)), n - 1)
+    rights = [task["reference"], *task["right"]]
+    # Models err consistently: a Zipf-like weight over a per-draw order of the wrong variants
+    # makes one or two mistakes dominate, as repeated samples of one model do.
+    wrongs = list(task["wrong"])
+    rng.shuffle(wrongs)
+    weights = [1 / (rank + 1) for rank in range(len(wrongs))]
+    slots = [True] * n_right + [False] * (n - n_right)
+    rng.shuffle(slots)
+    out = []
+    for i, is_right in enumerate(slots):
+        if is_right:
+            out.append(Candidate(f"c{i}", rng.choice(rights), True, "right"))
+        else:
+            w = rng.choices(wrongs, weights=weights)[0]
+            out.append(Candidate(f"c{i}", w["code"], False, w["kind"]))
+    return out
+
+
+def _outputs_cached(
+    cache: dict[str, list[tuple[str, str]]], text: str, task: Task, args: list[str]
+) -> list[tuple[str, str]]:
+    key = hashlib.sha256((text + "\0" + task["name"]).encode()).hexdigest()
+    if key not in cache:
+        cache[key] = call_outputs(text, task["function"], args)
+    return cache[key]
+
+
+def _render(imported: str, assertion: str, style: str, test_id: str) -> str:
+    if style == "pytest":
+        return f"{imported}\n\n\ndef test_{test_id}() -> None:\n    {assertion}\n"
+    return f"{imported}\n\n{assertion}\n"
+
+
+def make_tests(
+    task: Task,
+    seed: int,
+    count: int,
+    cache: dict[str, list[tuple[str, str]]] | None = None,
+    style: str = "assert",
+) -> list[UntrustedTest]:
+    """`count` untrusted tests: most expect the reference's value, a share a misreading's.
+
+    style "assert" writes a module-level assert (the select contract's format); "pytest" wraps
+    it in a `test_<id>` function. The draw is the same for both styles.
+    """
+    cache = {} if cache is None else cache
+    rng = _rng(task["name"], seed, "tests", count)
+    fname = task["function"]
+    all_args = [repr(a) for a in task["inputs"]]
+    reference = _outputs_cached(cache, task["reference"], task, all_args)
+    misreadings = [_outputs_cached(cache, m, task, all_args) for m in task["test_misreadings"]]
+    misread_share = rng.uniform(0.1, 0.4)
+    order = rng.sample(range(len(all_args)), min(count, len(all_args)))
+    while len(order) < count:
+        order.append(rng.randrange(len(all_args)))
+    tests = []
+    for i, idx in enumerate(order):
+        args = all_args[idx]
+        call = f"{fname}({args[1:-1]})"
+        status, expected = reference[idx]
+        if status != "ok":
+            raise ValueError(f"{task['name']}: reference fails on input {args}")
+        belief = "reference"
+        draw = rng.random()
+        if draw < BROKEN_TEST_SHARE:
+            variant = rng.randrange(3)
+            if variant == 0:
+                imported, assertion = f"from solution import {fname}", f"assert {call} == expected"
+            elif variant == 1:
+                imported, assertion = (
+                    f"from solutions import {fname}",
+                    f"assert {call} == {expected}",
+                )
+            else:
+                imported = f"from solution import {fname}_impl"
+                assertion = f"assert {fname}_impl({args[1:-1]}) == {expected}"
+            code = _render(imported, assertion, style, f"t{i}")
+            tests.append(UntrustedTest(f"t{i}", code, args, "broken", False))
+            continue
+        if misreadings and draw < BROKEN_TEST_SHARE + misread_share:
+            m_status, m_value = rng.choice(misreadings)[idx]
+            if m_status == "ok":
+                belief, expected = "misreading", m_value
+        code = _render(
+            f"from solution import {fname}", f"assert {call} == {expected}", style, f"t{i}"
+        )
+        wrong = belief == "misreading" and expected != reference[idx][1]
+        tests.append(UntrustedTest(f"t{i}", code, args, belief, wrong))
+    return tests
+
+
+def make_workspace(task: Task, directory: Path) -> Path:
+    """A config-less workspace holding only `solution.py` (the stub); the product's defaults apply."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "solution.py").write_text(task["stub"])
+    return directory
+
+
+def write_candidates(path: Path, candidates: list[Candidate]) -> None:
+    """CANDS.jsonl: one {"id", "content"} object a line."""
+    path.write_text(
+        "".join(json.dumps({"id": c.id, "content": c.content}) + "\n" for c in candidates)
+    )
+
+
+def write_tests(path: Path, tests: list[UntrustedTest]) -> None:
+    """TESTS.jsonl: one {"id", "code"} object a line."""
+    path.write_text("".join(json.dumps({"id": t.id, "code": t.code}) + "\n" for t in tests))
+
+
+def verify(task: Task) -> list[str]:
+    """Problems with one task; an empty list means it is sound."""
+    name = task["name"]
+    problems = []
+    texts = [task["stub"], task["reference"], *task["right"], *(w["code"] for w in task["wrong"])]
+    for text in texts:
+        try:
+            ast.parse(text)
+        except SyntaxError as exc:
+            problems.append(f"{name}: does not parse: {exc}")
+    if task["split"] not in ("dev", "test"):
+        problems.append(f"{name}: bad split {task['split']!r}")
+    if not 3 <= len(task["right"]) <= 5:
+        problems.append(f"{name}: {len(task['right'])} right variants")
+    if not 5 <= len(task["wrong"]) <= 8:
+        problems.append(f"{name}: {len(task['wrong'])} wrong variants")
+    if len(task["hidden"]) < 8:
+        problems.append(f"{name}: only {len(task['hidden'])} hidden cases")
+    if len(task["inputs"]) < 40:
+        problems.append(f"{name}: only {len(task['inputs'])} inputs")
+    for w in task["wrong"]:
+        if w["kind"] not in WRONG_KINDS:
+            problems.append(f"{name}: unknown wrong kind {w['kind']!r}")
+    for i, text in enumerate([task["reference"], *task["right"]]):
+        failed = hidden_failures(text, task)
+        if failed:
+            label = "reference" if i == 0 else f"right[{i - 1}]"
+            problems.append(f"{name}: {label} fails hidden {failed}")
+    fail_sets = []
+    for i, w in enumerate(task["wrong"]):
+        failed = hidden_failures(w["code"], task)
+        fail_sets.append(set(failed))
+        if not failed:
+            problems.append(f"{name}: wrong[{i}] ({w['kind']}) passes every hidden case")
+    if fail_sets and set.intersection(*fail_sets):
+        problems.append(
+            f"{name}: every wrong variant fails hidden {sorted(set.intersection(*fail_sets))}"
+        )
+    args = [repr(a) for a in task["inputs"]]
+    bad = [
+        a
+        for a, (s, _) in zip(
+            args, call_outputs(task["reference"], task["function"], args), strict=True
+        )
+        if s != "ok"
+    ]
+    if bad:
+        problems.append(f"{name}: reference raises on inputs {bad[:3]}")
+    return problems
+
+
+def input_coverage(task: Task) -> int:
+    """How many wrong variants differ from the reference on some input (visible to tests)."""
+    args = [repr(a) for a in task["inputs"]]
+    ref = call_outputs(task["reference"], task["function"], args)
+    return sum(call_outputs(w["code"], task["function"], args) != ref for w in task["wrong"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify the selection benchmark's task set.")
+    parser.add_argument("--split", default="all", choices=["dev", "test", "all"])
+    parser.add_argument("--only", default="", help="comma-separated task names")
+    args = parser.parse_args(argv)
+    tasks = load_tasks(args.split)
+    if args.only:
+        tasks = [t for t in tasks if t["name"] in args.only.split(",")]
+    names = Counter(t["name"] for t in load_tasks("all"))
+    problems = [f"duplicate task name {n}" for n, c in names.items() if c > 1]
+    visible = total_wrong = 0
+    for task in tasks:
+        problems.extend(verify(task))
+        visible += input_coverage(task)
+        total_wrong += len(task["wrong"])
+    splits = Counter(t["split"] for t in tasks)
+    kinds = Counter(w["kind"] for t in tasks for w in t["wrong"])
+    print(f"tasks: {len(tasks)} ({', '.join(f'{k} {v}' for k, v in sorted(splits.items()))})")
+    print(
+        f"variants: right {sum(len(t['right']) + 1 for t in tasks)}, wrong {total_wrong} "
+        f"({', '.join(f'{k} {v}' for k, v in kinds.most_common())})"
+    )
+    print(f"wrong variants visible on the test inputs: {visible}/{total_wrong}")
+    plain = [t["name"] for t in tasks if not any(w["kind"] == "misreading" for w in t["wrong"])]
+    print(f"tasks without a misreading variant: {len(plain)} {plain}")
+    for line in problems:
+        print("PROBLEM", line)
+    print("verify: ok" if not problems else f"verify: {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The selection benchmark's task set: one module per batch of tasks, each holding `TASKS`."""

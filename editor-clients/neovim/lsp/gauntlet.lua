@@ -1,0 +1,35 @@
+-- Config for `vim.lsp.config('gauntlet', ...)` / `vim.lsp.enable('gauntlet')` (Neovim 0.11+).
+--
+-- Settings reach the server three ways, all carrying the same flat camelCase table:
+-- initializationOptions (read once at start), workspace/didChangeConfiguration and
+-- workspace/configuration (section `gauntlet`).
+
+local defaults = vim.deepcopy(require('gauntlet.defaults'))
+
+---@type vim.lsp.Config
+return {
+  cmd = { 'gauntlet', 'serve' },
+  filetypes = { 'python' },
+  root_markers = { 'pyproject.toml', 'setup.py', 'setup.cfg', '.git' },
+  settings = { gauntlet = defaults },
+  init_options = vim.deepcopy(defaults),
+  -- Whatever the user merged into settings.gauntlet (vim.lsp.config or setup()) is what the
+  -- server reads at initialize, so init_options can never lag behind the settings.
+  before_init = function(params, config)
+    local s = config.settings and config.settings.gauntlet
+    if type(s) == 'table' then
+      params.initializationOptions = vim.deepcopy(s)
+    end
+  end,
+  handlers = {
+    ['gauntlet/status'] = function(_, result, ctx)
+      require('gauntlet.status').on_status(result, ctx)
+    end,
+    -- The server explains through showMessage why nothing was applied; route it through
+    -- vim.notify so notification plugins show it (the stock handler only echoes).
+    ['window/showMessage'] = function(_, params, ctx)
+      require('gauntlet.status').on_message(params, ctx)
+      return vim.NIL
+    end,
+  },
+}

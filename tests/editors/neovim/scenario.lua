@@ -1,0 +1,255 @@
+-- Drives one headless Neovim session against the real server; test_neovim_e2e.py writes the
+-- init.lua that loads this file and reads the result JSON it writes.
+--
+-- Every wait is bounded; on any failure the result holds what was seen (messages, diagnostics,
+-- buffer text, the tail of the LSP log) and Neovim exits non-zero.
+
+return function(cfg)
+  local gauntlet = require('gauntlet')
+  local uv = vim.uv
+  local t0 = uv.hrtime()
+  local result = { ok = false, steps = {}, messages = {}, statuses = {}, progress = 0, pids = {} }
+
+  local function ms()
+    return math.floor((uv.hrtime() - t0) / 1e6)
+  end
+  local function step(name)
+    result.steps[#result.steps + 1] = { name = name, ms = ms() }
+  end
+
+  -- What the user would see: plugin notifications and the server's showMessage (routed through
+  -- vim.notify by the config's handler).
+  vim.notify = function(msg, level)
+    result.messages[#result.messages + 1] = { text = tostring(msg), level = level, ms = ms() }
+  end
+  vim.api.nvim_create_autocmd('User', {
+    pattern = 'GauntletStatus',
+    callback = function(ev)
+      result.statuses[#result.statuses + 1] = ev.data
+    end,
+  })
+  vim.api.nvim_create_autocmd('LspProgress', {
+    callback = function()
+      result.progress = result.progress + 1
+    end,
+  })
+
+  local bufnr
+
+  local function diagnostics_seen()
+    if not bufnr or not vim.api.nvim_buf_is_valid(bufnr) then
+      return {}
+    end
+    return vim.tbl_map(function(d)
+      return {
+        lnum = d.lnum,
+        col = d.col,
+        end_col = d.end_col,
+        source = d.source,
+        code = d.code,
+        message = d.message,
+      }
+    end, vim.diagnostic.get(bufnr))
+  end
+
+  local function snapshot()
+    if bufnr and vim.api.nvim_buf_is_valid(bufnr) then
+      result.buffer = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') .. '\n'
+    end
+    result.diagnostics = diagnostics_seen()
+    result.clients = vim.tbl_map(function(c)
+      return { name = c.name, id = c.id, root = c.root_dir, stopped = c:is_stopped() }
+    end, vim.lsp.get_clients())
+    local ok, out = pcall(vim.api.nvim_exec2, 'messages', { output = true })
+    result.echo_messages = ok and out.output or nil
+    local log = io.open(vim.lsp.log.get_filename(), 'r')
+    if log then
+      local lines = vim.split(log:read('*a'), '\n', { plain = true })
+      log:close()
+      result.lsp_log_tail = table.concat(vim.list_slice(lines, math.max(1, #lines - 80)), '\n')
+    end
+  end
+
+  local function write_result()
+    local f = assert(io.open(cfg.result, 'w'))
+    f:write(vim.json.encode(result))
+    f:close()
+  end
+
+  local function wait(timeout, cond, what)
+    if not vim.wait(timeout, cond, 20) then
+      error(('timed out after %d ms waiting for %s'):format(timeout, what), 0)
+    end
+  end
+
+  local function record_children()
+    for _, pid in ipairs(vim.api.nvim_get_proc_children(vim.fn.getpid())) do
+      local info = vim.api.nvim_get_proc(pid)
+      result.pids[tostring(pid)] = info and info.name or '?'
+    end
+  end
+
+  local function stop_servers()
+    record_children()
+    for _, client in ipairs(vim.lsp.get_clients()) do
+      client:stop()
+    end
+    local stopped = vim.wait(10000, function()
+      for _, client in ipairs(vim.lsp.get_clients()) do
+        if not client:is_stopped() then
+          return false
+        end
+      end
+      return #vim.api.nvim_get_proc_children(vim.fn.getpid()) == 0
+    end, 50)
+    result.servers_stopped = stopped
+    result.children_left = vim.api.nvim_get_proc_children(vim.fn.getpid())
+  end
+
+  local function run()
+    vim.cmd.edit(vim.fn.fnameescape(cfg.file))
+    bufnr = vim.api.nvim_get_current_buf()
+    result.original = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') .. '\n'
+    wait(cfg.attach_ms, function()
+      return gauntlet.client(bufnr) ~= nil and gauntlet.client(bufnr).initialized
+    end, 'the gauntlet client to attach')
+    local client = assert(gauntlet.client(bufnr))
+    result.offset_encoding = client.offset_encoding
+    result.root_dir = client.root_dir
+    step('attached')
+    record_children()
+
+    -- The server's own findings arrive as diagnostics once its graders are ready.
+    wait(cfg.diagnostics_ms, function()
+      for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+        if type(d.source) == 'string' and vim.startswith(d.source, 'gauntlet/') then
+          return true
+        end
+      end
+      return false
+    end, 'diagnostics from the server')
+    step('diagnostics')
+    result.server_diagnostics = diagnostics_seen()
+    for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+      if d.code == 'F401' then
+        -- This one came from an LSP server: converting it must hand back its own record.
+        result.converted_f401 = gauntlet.line_diagnostics(bufnr, d.lnum, client)
+      end
+    end
+
+    if cfg.mode == 'fix' then
+      -- Another tool (pyright, say) flags mean's division; :GauntletFix sends the line's
+      -- diagnostics with the code action request, as a real setup with two servers would.
+      local ns = vim.api.nvim_create_namespace('fake-pyright')
+      vim.diagnostic.set(ns, bufnr, {
+        {
+          lnum = cfg.target_line,
+          col = cfg.target_col,
+          end_lnum = cfg.target_line,
+          end_col = cfg.target_end_col,
+          severity = vim.diagnostic.severity.ERROR,
+          message = 'ZeroDivisionError when values is empty',
+          source = 'pyright',
+          code = 'reportZeroDivision',
+        },
+      })
+      vim.api.nvim_win_set_cursor(0, { cfg.target_line + 1, cfg.target_col + 1 })
+      result.converted_target = gauntlet.line_diagnostics(bufnr, cfg.target_line, client)
+      local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+      local fixed
+      vim.api.nvim_create_autocmd('User', {
+        pattern = 'GauntletFix',
+        once = true,
+        callback = function(ev)
+          fixed = ev.data
+        end,
+      })
+      vim.cmd('GauntletFix')
+      wait(cfg.fix_ms, function()
+        return fixed ~= nil
+      end, ':GauntletFix to finish')
+      step('fixed')
+      result.fix = fixed
+      result.buffer_changed = vim.api.nvim_buf_get_changedtick(bufnr) ~= tick
+      result.buffer_after_fix = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n')
+        .. '\n'
+      -- The server explains a rejected job with showMessage; it comes before the resolve reply.
+      if fixed.status ~= 'applied' then
+        vim.wait(5000, function()
+          for _, m in ipairs(result.messages) do
+            if m.text:find('candidates', 1, true) then
+              return true
+            end
+          end
+          return false
+        end, 20)
+      end
+
+      local report
+      gauntlet.candidates({
+        bufnr = bufnr,
+        on_done = function(b)
+          report = b or -1
+        end,
+      })
+      wait(cfg.command_ms, function()
+        return report ~= nil
+      end, ':GauntletCandidates to open its report')
+      if report ~= -1 then
+        result.candidates = {
+          name = vim.api.nvim_buf_get_name(report),
+          filetype = vim.bo[report].filetype,
+          buftype = vim.bo[report].buftype,
+          text = table.concat(vim.api.nvim_buf_get_lines(report, 0, -1, false), '\n'),
+          windows = #vim.api.nvim_tabpage_list_wins(0),
+        }
+        vim.cmd('close')
+      end
+      step('candidates')
+    end
+
+    -- Save; with fix-all on save the BufWritePre wait is bounded by fix_all_timeout_ms.
+    vim.api.nvim_set_current_buf(bufnr)
+    local w0 = uv.hrtime()
+    vim.cmd('write')
+    result.write_ms = math.floor((uv.hrtime() - w0) / 1e6)
+    step('written')
+    result.modified_after_write = vim.bo[bufnr].modified
+
+    if cfg.retry then
+      local f = assert(io.open(cfg.file, 'r'))
+      result.disk_before_retry = f:read('*a')
+      f:close()
+      local retried
+      vim.api.nvim_create_autocmd('User', {
+        pattern = 'GauntletFix',
+        once = true,
+        callback = function(ev)
+          retried = ev.data
+        end,
+      })
+      vim.cmd('GauntletRetry')
+      wait(cfg.fix_ms, function()
+        return retried ~= nil
+      end, ':GauntletRetry to finish')
+      step('retried')
+      result.retry = retried
+      vim.cmd('write')
+    end
+  end
+
+  local ok, err = xpcall(run, debug.traceback)
+  snapshot()
+  stop_servers()
+  step('stopped')
+  result.error = not ok and tostring(err) or nil
+  local expected = cfg.expect_status ~= vim.NIL and cfg.expect_status or nil
+  local status = result.fix and result.fix.status
+  result.ok = ok and (expected == nil or status == expected)
+  write_result()
+  if result.ok then
+    vim.cmd('qall!')
+  else
+    vim.cmd('cquit 3')
+  end
+end

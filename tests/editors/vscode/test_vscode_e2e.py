@@ -1,0 +1,358 @@
+"""End to end in a real VS Code: code-server driven by headless Chromium applies a quick fix.
+
+The server under test is a parameter (a `Scenario`). The point is `real-server`: the installed
+`gauntlet serve` on a copy of tests/fixtures/calc, its model being tests/openai_stub.py run as a
+process on 127.0.0.1. The others run fake_server.py, a pygls stand-in that pins down client-side
+behaviour the real server cannot make deterministic (the settings sent, fix-all on save against
+VS Code's save-participant budget, the status bar).
+
+Nothing here skips by itself: a failing install.sh or npm step fails the test. Set
+GAUNTLET_SKIP_EDITORS=1 to skip. Artifacts (the quick-fix menu screenshots, logs on failure) go to
+$GAUNTLET_ARTIFACTS or test-artifacts/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.editor
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+CLIENT = REPO / "editor-clients" / "vscode"
+FIXTURES = HERE / "fixtures"
+CALC = REPO / "tests" / "fixtures" / "calc"
+STUB = REPO / "tests" / "openai_stub.py"
+# Model endpoint settings from the environment must not reach a server under test (nor a real key
+# reach the stub); gauntlet.baseUrl and gauntlet.model come from the scenario.
+SCRUBBED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GAUNTLET_BASE_URL", "GAUNTLET_MODEL")
+E2E_TIMEOUT_S = 420
+"""A whole run_e2e.mjs run; each of its waiting steps has --timeout (90 s) of its own."""
+NPM_STEPS = (
+    ["npm", "ci", "--no-audit", "--no-fund"],
+    ["npm", "run", "typecheck"],
+    ["npm", "run", "lint"],
+    ["npm", "run", "test:unit"],
+    ["npm", "run", "build"],
+    ["npm", "run", "package"],
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One server, one file, one fix: everything run_e2e.mjs needs, plus checks of its own."""
+
+    name: str
+    make_server: Callable[[Path], Path]
+    """Given a scratch dir, returns the absolute path of the executable that runs `<it> serve`."""
+    workspace: Path
+    file: str
+    expected: Path
+    title: str
+    """Regular expression for the quick-fix menu entry to pick."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    env: Callable[[Path], dict[str, str]] = lambda scratch: {}
+    """Extra environment for code-server and so for the server, given the scratch dir."""
+    check: Callable[[Path], None] = lambda scratch: None
+    """Runs after a passing run, given the scratch dir."""
+    extra_args: tuple[str, ...] = ()
+    stub_script: dict[str, Any] | None = None
+    """If set, tests/openai_stub.py serves this script and gauntlet.baseUrl points at it."""
+
+
+def fake_server(scratch: Path) -> Path:
+    wrapper = scratch / "bin" / "gauntlet"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} {HERE / "fake_server.py"} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def real_server(scratch: Path) -> Path:
+    # The console script next to the interpreter running the tests: .venv/bin/gauntlet in CI.
+    server = Path(sys.executable).parent / "gauntlet"
+    if not server.is_file():
+        pytest.fail(f"{server} not found: install the package (pip install -e .) first")
+    return server
+
+
+def check_fake_server_log(scratch: Path) -> None:
+    events = [json.loads(line) for line in (scratch / "fake.log").read_text().splitlines() if line]
+    manifest = json.loads((CLIENT / "package.json").read_text())
+    server_keys = [
+        name.removeprefix("gauntlet.")
+        for name in manifest["contributes"]["configuration"]["properties"]
+        if name not in ("gauntlet.path", "gauntlet.fixAllOnSave")
+    ]
+    [init] = [e for e in events if e["event"] == "initialize"]
+    assert list(init["options"]) == server_keys
+    assert init["options"]["candidates"] == 2
+    assert init["options"]["model"] == "stub"
+    [config] = [e for e in events if e["event"] == "configuration"]
+    assert config["answer"] == [init["options"]]
+    fix_all = [e for e in events if e["event"] == "codeAction" and e["only"]]
+    assert fix_all == [{"event": "codeAction", "only": ["source.fixAll.gauntlet"], "line": 0}]
+    [command] = [e for e in events if e["event"] == "command"]
+    assert command["command"] == "gauntlet.showCandidates"
+    assert command["arguments"][0]["textDocument"]["uri"].endswith("/calc.py")
+
+
+def check_fix_all_was_asked(scratch: Path) -> None:
+    events = [json.loads(line) for line in (scratch / "fake.log").read_text().splitlines() if line]
+    assert any(
+        e["event"] == "codeAction" and e["only"] == ["source.fixAll.gauntlet"] for e in events
+    )
+
+
+CORE_FIXED = (FIXTURES / "real" / "core.expected.py").read_text()
+
+
+def check_stub_requests(scratch: Path) -> None:
+    lines = (scratch / "stub-requests.jsonl").read_text().splitlines()
+    prompts = [json.loads(line)["messages"][-1]["content"] for line in lines]
+    original = (CALC / "calc" / "core.py").read_text()
+    # One job for the original text: the Problems panel's, the lightbulb's and Ctrl+.'s code action
+    # requests share it, and resolve waits for it. (A request about the edited text could follow
+    # from VS Code's stale marker before the save republishes diagnostics; it is not checked.)
+    first = [p for p in prompts if original in p]
+    assert len(first) == 1, prompts
+    assert "gauntlet/ruff[F401] line 3: `os` imported but unused" in first[0], first[0]
+    request = json.loads(lines[prompts.index(first[0])])
+    assert request["model"] == "stub-model" and request["n"] == 3
+
+
+SCENARIOS = [
+    Scenario(
+        name="real-server",
+        make_server=real_server,
+        workspace=CALC,
+        file="calc/core.py",
+        # The quick fix on `import os` (a module-level statement) rewrites the whole module; the
+        # model's module also makes mean([]) return 0.0, so tests/test_core.py passes 4/4.
+        expected=FIXTURES / "real" / "core.expected.py",
+        # Pending ("grading...", resolved when picked) or finished, whichever the menu shows first.
+        title=r"^\s*(gauntlet: fix \(grading 3 candidates|Fix `os` imported but unused \(verified)",
+        settings={
+            "gauntlet.model": "stub-model",
+            "gauntlet.candidates": 3,
+            "gauntlet.tests": 0,
+            # Two shared cores grade three candidates with ruff, mypy, bandit and pytest.
+            "gauntlet.requestTimeout": 80,
+        },
+        stub_script={
+            "replies": [
+                {"match": "`os` imported but unused", "replies": [f"```python\n{CORE_FIXED}```\n"]}
+            ]
+        },
+        check=check_stub_requests,
+        extra_args=(
+            "--line",
+            "3",
+            "--expect-problem",
+            r"`os` imported but unused.*gauntlet/ruff\W*F401",
+            "--show-candidates",
+            "--expect-candidates",
+            r"selected, score .*\n+verified, 4/4 tests, .*ruff/mypy/bandit clean, 3/3 agree",
+        ),
+    ),
+    Scenario(
+        name="fake-server",
+        make_server=fake_server,
+        workspace=FIXTURES / "fake" / "workspace",
+        file="calc.py",
+        # The quick fix mends add(); fix-all on save mends double().
+        expected=FIXTURES / "fake" / "calc.expected.py",
+        title=r"^\s*Gauntlet: return a \+ b",
+        settings={"gauntlet.fixAllOnSave": True},
+        env=lambda scratch: {"FAKE_GAUNTLET_LOG": str(scratch / "fake.log")},
+        check=check_fake_server_log,
+        extra_args=("--show-candidates", "--expect-status", r"gauntlet \d+/\d+ · 1\.2k tok"),
+    ),
+    Scenario(
+        name="fake-server-slow-fix-all",
+        make_server=fake_server,
+        workspace=FIXTURES / "fake" / "workspace",
+        file="calc.py",
+        # Fix-all answers after 5 s; VS Code allows a save listener 1.5 s, the client waits 1.25 s,
+        # so the save goes through promptly with the quick fix alone.
+        expected=FIXTURES / "fake" / "calc.quickfix-only.expected.py",
+        title=r"^\s*Gauntlet: return a \+ b",
+        settings={"gauntlet.fixAllOnSave": True},
+        env=lambda scratch: {
+            "FAKE_GAUNTLET_LOG": str(scratch / "fake.log"),
+            "FAKE_GAUNTLET_FIX_ALL_DELAY": "5",
+        },
+        check=check_fix_all_was_asked,
+        extra_args=("--max-save-seconds", "3"),
+    ),
+]
+
+
+def _timed(
+    label: str, cmd: list[str], *, timeout: float, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run cmd in its own process group; past the timeout, SIGTERM (run_e2e.mjs cleans up on it),
+    then SIGKILL the group. Any failure fails the test."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kwargs,
+    )
+    timed_out = False
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+    elapsed = time.monotonic() - start
+    print(f"{label}: rc={proc.returncode} in {elapsed:.1f}s")
+    if timed_out or proc.returncode != 0:
+        why = f"timed out after {timeout:g}s" if timed_out else f"failed (exit {proc.returncode})"
+        # run_e2e.mjs names the failing step first on stderr, then dumps log tails.
+        err = stderr if len(stderr) <= 9000 else f"{stderr[:3000]}\n[...]\n{stderr[-6000:]}"
+        pytest.fail(f"{label} {why}:\n{stdout[-6000:]}\n{err}", pytrace=False)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+@contextlib.contextmanager
+def openai_stub(script: dict[str, Any], scratch: Path) -> Iterator[str]:
+    """tests/openai_stub.py as a process serving `script`; yields its base URL, stops it after."""
+    script_file = scratch / "stub-script.json"
+    script_file.write_text(json.dumps(script))
+    log = (scratch / "stub.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, str(STUB), "--port", "0", "--script", str(script_file),
+            "--requests-log", str(scratch / "stub-requests.jsonl"),
+        ],
+        stdout=subprocess.PIPE, stderr=log, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # the stub prints it at once, or exits
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+/v1)", line)
+        if not found:
+            proc.kill()
+            pytest.fail(
+                f"the model stub did not start: {line!r} {(scratch / 'stub.log').read_text()}"
+            )
+        yield found.group(1)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def code_server_dir() -> Path:
+    if os.environ.get("GAUNTLET_SKIP_EDITORS") == "1":
+        pytest.skip("GAUNTLET_SKIP_EDITORS=1: the real-VS-Code tests are switched off")
+    result = _timed("install.sh", ["bash", str(HERE / "install.sh")], timeout=1200)
+    print(result.stdout)
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def node(code_server_dir: Path) -> str:
+    return str(json.loads((code_server_dir / "paths.json").read_text())["node"])
+
+
+@pytest.fixture(scope="session")
+def vsix(node: str) -> Path:
+    # One Node for everything: the one code-server runs on (npm itself comes from PATH).
+    env = {**os.environ, "PATH": f"{Path(node).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for cmd in NPM_STEPS:
+        _timed(" ".join(cmd), cmd, cwd=CLIENT, env=env, timeout=300)
+    package = CLIENT / "gauntlet-lsp.vsix"
+    assert package.is_file()
+    return package
+
+
+@pytest.fixture
+def artifacts() -> Iterator[Path]:
+    folder = Path(os.environ.get("GAUNTLET_ARTIFACTS", REPO / "test-artifacts")) / "vscode"
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+
+
+def e2e_command(
+    scenario: Scenario, node: str, workspace: Path, screenshot: Path, vsix: Path, base_url: str
+) -> list[str]:
+    return [
+        node,
+        str(HERE / "run_e2e.mjs"),
+        "--workspace", str(workspace),
+        "--file", scenario.file,
+        "--expected", str(scenario.expected),
+        "--title-pattern", scenario.title,
+        "--screenshot", str(screenshot),
+        "--settings", json.dumps(scenario.settings),
+        "--base-url", base_url,
+        "--vsix", str(vsix),
+        *scenario.extra_args,
+    ]  # fmt: skip
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_quick_fix_in_vscode(
+    scenario: Scenario,
+    code_server_dir: Path,
+    node: str,
+    vsix: Path,
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "workspace"
+    shutil.copytree(scenario.workspace, workspace)
+    server = scenario.make_server(tmp_path)
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV},
+        **scenario.env(tmp_path),
+        "GAUNTLET_SERVER_PATH": str(server),
+        "GAUNTLET_CODE_SERVER_DIR": str(code_server_dir),
+    }
+    screenshot = artifacts / f"{scenario.name}-quickfix.png"
+    for stale in artifacts.glob(f"{scenario.name}-quickfix*"):
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    with contextlib.ExitStack() as stack:
+        base_url = ""
+        if scenario.stub_script is not None:
+            base_url = stack.enter_context(openai_stub(scenario.stub_script, tmp_path))
+        result = _timed(
+            "run_e2e.mjs",
+            e2e_command(scenario, node, workspace, screenshot, vsix, base_url),
+            env=env,
+            timeout=E2E_TIMEOUT_S,
+        )
+    print(result.stdout)
+    assert (workspace / scenario.file).read_text() == scenario.expected.read_text()
+    assert screenshot.stat().st_size > 0
+    scenario.check(tmp_path)
