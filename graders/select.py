@@ -15,10 +15,11 @@ from typing import Any
 
 from gauntlet.graders.base import GraderContext, GraderError, StaticGrader, load_graders
 from gauntlet.graders.findings import Check, Finding, Status, new_findings
-from gauntlet.graders.pytest_tests import TestRun, run_pytest, run_untrusted
+from gauntlet.graders.pytest_tests import TestRun, run_pytest
 from gauntlet.graders.rank import Evidence, rank, risk_word
 from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.tamper import tamper_reason
+from gauntlet.graders.untrusted_tests import run_untrusted
 from gauntlet.graders.workspace import (
     Snapshot,
     WorkspaceError,
