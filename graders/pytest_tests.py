@@ -10,20 +10,21 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from gauntlet.graders.sandbox import Limits, Sandbox
+from gauntlet.graders.sandbox import Limits, Sandbox, SandboxJob, SandboxResult
 from gauntlet.graders.workspace import Interpreter
 
 REPORT = "pytest-report.json"
 AUDIT = "audit.jsonl"
 
 
-def audit_env(root: Path, out_dir: Path, overlays: Mapping[str, str]) -> dict[str, str]:
+def audit_env(root: Path, out_dir: Path, overlays: Iterable[str]) -> dict[str, str]:
     """Where the audit hook records attempts, and which files are the candidate's own code."""
     return {
         "GAUNTLET_TARGET": os.pathsep.join(str(root / rel) for rel in overlays),
@@ -72,6 +73,59 @@ def python_argv(interp: Interpreter) -> tuple[list[str], dict[str, str]]:
     return [sys.executable], ({"PYTHONPATH_EXTRA": os.pathsep.join(extra)} if extra else {})
 
 
+def canary_test(nonce: str) -> tuple[str, str]:
+    """A grader-owned test file with one test that must pass and one that must fail."""
+    source = (
+        f"def test_pass_{nonce}():\n    assert sum([1, 2]) == 3\n\n\n"
+        f"def test_fail_{nonce}():\n    assert sum([1, 2]) == 4\n"
+    )
+    return f"test_gauntlet_canary_{nonce}.py", source
+
+
+def run_extras(canary: tuple[str, str]) -> dict[str, str]:
+    return {
+        "gauntlet_report.py": runner_source("gauntlet_report.py"),
+        "gauntlet_audit.py": runner_source("gauntlet_audit.py"),
+        canary[0]: canary[1],
+    }
+
+
+def run_env(
+    job: SandboxJob, interp: Interpreter, targets: Iterable[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The interpreter command and environment for a test run in `job`."""
+    py, env = python_argv(interp)
+    path_entries = [str(job.extras_dir)]
+    if "PYTHONPATH_EXTRA" in env:
+        path_entries.append(env.pop("PYTHONPATH_EXTRA"))
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(path_entries),
+            "GAUNTLET_REPORT": str(job.out_dir / REPORT),
+            **audit_env(job.root, job.out_dir, targets),
+            "PYTEST_ADDOPTS": "",
+        }
+    )
+    return py, env
+
+
+def pytest_args(job: SandboxJob, test_files: list[str], canary: str) -> list[str]:
+    return [
+        "-p",
+        "gauntlet_report",
+        "-p",
+        "no:cacheprovider",
+        # A module that fails to import must not stop the other tests (and the canaries) running.
+        "--continue-on-collection-errors",
+        "-q",
+        "--color=no",
+        "-o",
+        "console_output_style=classic",
+        *test_files,
+        str(job.extras_dir / canary),
+    ]
+
+
 def run_pytest(
     sandbox: Sandbox,
     root: Path,
@@ -80,54 +134,27 @@ def run_pytest(
     overlays: Mapping[str, str],
     limits: Limits,
 ) -> TestRun:
+    """A cold run: a fresh interpreter in a fresh sandbox, with the candidate bound in place."""
     nonce = secrets.token_hex(6)
-    canary = f"test_gauntlet_canary_{nonce}.py"
-    canary_src = (
-        f"def test_pass_{nonce}():\n    assert sum([1, 2]) == 3\n\n\n"
-        f"def test_fail_{nonce}():\n    assert sum([1, 2]) == 4\n"
-    )
-    extras = {
-        "gauntlet_report.py": runner_source("gauntlet_report.py"),
-        "gauntlet_audit.py": runner_source("gauntlet_audit.py"),
-        canary: canary_src,
-    }
-    with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
-        py, env = python_argv(interp)
-        path_entries = [str(job.extras_dir)]
-        if "PYTHONPATH_EXTRA" in env:
-            path_entries.append(env.pop("PYTHONPATH_EXTRA"))
-        env.update(
-            {
-                "PYTHONPATH": os.pathsep.join(path_entries),
-                "GAUNTLET_REPORT": str(job.out_dir / REPORT),
-                **audit_env(job.root, job.out_dir, overlays),
-                "PYTEST_ADDOPTS": "",
-                "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "",
-            }
-        )
-        argv = [
-            *py,
-            "-m",
-            "pytest",
-            "-p",
-            "gauntlet_report",
-            "-p",
-            "no:cacheprovider",
-            # A module that fails to import must not stop the other tests (and the canaries) running.
-            "--continue-on-collection-errors",
-            "-q",
-            "--color=no",
-            "-o",
-            "console_output_style=classic",
-            *test_files,
-            str(job.extras_dir / canary),
-        ]
+    canary = canary_test(nonce)
+    with sandbox.job(root, overlays=dict(overlays), extras=run_extras(canary)) as job:
+        py, env = run_env(job, interp, overlays)
+        argv = [*py, "-m", "pytest", *pytest_args(job, test_files, canary[0])]
         res = job.run(argv, env=env, limits=limits)
         raw = job.read_out(REPORT)
         attempts = read_attempts(job.read_out(AUDIT))
-    if res.timed_out:
+    return interpret(res, raw, attempts, nonce, limits.timeout_s)
+
+
+def interpret(
+    res: SandboxResult, raw: bytes | None, attempts: tuple[str, ...], nonce: str, timeout_s: float
+) -> TestRun:
+    """Per-test outcomes from the grader's own report; never from the exit code."""
+    # SIGALRM is how a warm runner's own test deadline ends it.
+    timed_out = res.timed_out or res.returncode == 128 + signal.SIGALRM
+    if timed_out:
         return TestRun(
-            problem=f"tests timed out after {limits.timeout_s:g}s",
+            problem=f"tests timed out after {timeout_s:g}s",
             timed_out=True,
             duration_s=res.duration_s,
             isolated=res.isolated,

@@ -225,6 +225,16 @@ class SandboxJob:
             os.mkdir(scratch, 0o700)
             return run_plain(argv, env, stdin, lim, workdir, scratch)
 
+    def add_extra(self, name: str, data: str | bytes) -> None:
+        """Publish one more read-only file to code that is already running (e.g. a warm test runner
+        waiting for its candidate): written under a temporary name, then renamed into place."""
+        parts = split_relpath(name)
+        if len(parts) != 1:
+            raise ValueError("add_extra takes a plain file name")
+        with open_dir(self.extras_dir) as fd:
+            write_file(fd, (f".{name}.tmp",), data)
+            os.rename(f".{name}.tmp", name, src_dir_fd=fd, dst_dir_fd=fd)
+
     def read_out(self, name: str, max_bytes: int = 8 * 1024**2) -> bytes | None:
         """Up to max_bytes of out_dir/name if it is a regular file reached without symlinks."""
         parts = split_relpath(name)

@@ -20,6 +20,7 @@ from gauntlet.graders.rank import Evidence, rank, risk_word
 from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.tamper import tamper_reason
 from gauntlet.graders.untrusted_tests import run_untrusted
+from gauntlet.graders.warm_tests import WarmPool
 from gauntlet.graders.workspace import (
     Snapshot,
     WorkspaceError,
@@ -137,6 +138,7 @@ class Engine:
         test_limits: Limits | None = None,
         per_test_s: float = 2.0,
         tool_timeout_s: float = 60.0,
+        warm: bool = True,
     ) -> None:
         self.snapshot = Snapshot(workspace)
         self.interpreter = find_interpreter(self.snapshot.workspace, interpreter)
@@ -150,6 +152,8 @@ class Engine:
         self._graders: dict[str, list[StaticGrader]] = {}
         self._baselines: dict[tuple[str, str], Baseline] = {}
         self._lock = threading.Lock()
+        self.warm = warm
+        self._pools: dict[tuple[str, tuple[str, ...]], WarmPool] = {}
         self._pool = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="gauntlet-grade"
         )
@@ -160,6 +164,7 @@ class Engine:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._close_pools()
         with self._lock:
             graders = [g for gs in self._graders.values() for g in gs]
             self._graders.clear()
@@ -170,12 +175,50 @@ class Engine:
     def refresh(self) -> None:
         """Pick up the user's saved changes; results computed on older files are dropped."""
         with self._lock:
-            if self.snapshot.refresh():
+            changed = self.snapshot.refresh()
+            if changed:
                 self._baselines.clear()
                 for graders in self._graders.values():
                     for grader in graders:
                         grader.close()
                 self._graders.clear()
+        if changed:
+            # Warm runners chose their tests and canaries for the old files.
+            self._close_pools()
+
+    def run_tests(self, rel_path: str, tests: list[str], content: str) -> TestRun:
+        """The project's tests on `content` as `rel_path`: through a warm runner where possible."""
+        if not (self.warm and WarmPool.usable(rel_path)):
+            return run_pytest(
+                self.sandbox,
+                self.snapshot.root,
+                self.interpreter,
+                tests,
+                {rel_path: content},
+                self.test_limits,
+            )
+        key = (rel_path, tuple(tests))
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = WarmPool(
+                    self.sandbox,
+                    self.snapshot.root,
+                    self.interpreter,
+                    rel_path,
+                    tests,
+                    self.test_limits,
+                    size=self.workers,
+                )
+                self._pools[key] = pool
+        return pool.run(content)
+
+    def _close_pools(self) -> None:
+        with self._lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+        for pool in pools:
+            pool.close()
 
     def graders_for(self, rel_path: str) -> list[StaticGrader]:
         with self._lock:
@@ -220,16 +263,7 @@ class Engine:
             except GraderError as exc:
                 findings[grader.name] = exc
         tests = tests_for(self.snapshot.root, rel_path, test_files(self.snapshot.root))
-        run = None
-        if tests:
-            run = run_pytest(
-                self.sandbox,
-                self.snapshot.root,
-                self.interpreter,
-                tests,
-                {rel_path: current},
-                self.test_limits,
-            )
+        run = self.run_tests(rel_path, tests, current) if tests else None
         base = Baseline(text=current, findings=findings, tests=run, test_files=tests)
         with self._lock:
             self._baselines[key] = base
@@ -320,14 +354,7 @@ class Engine:
                 f"the tests could not run on the current file: {base.tests.problem}",
                 gate=True,
             )
-        run = run_pytest(
-            self.sandbox,
-            self.snapshot.root,
-            self.interpreter,
-            base.test_files,
-            {rel_path: content},
-            self.test_limits,
-        )
+        run = self.run_tests(rel_path, base.test_files, content)
         # What the current file's own code does in its tests is the user's business; new attempts
         # by the candidate (network, processes, writes outside /tmp, signals) reject it.
         fresh = [a for a in run.attempts if a not in base.tests.attempts]
@@ -384,12 +411,14 @@ class Engine:
             {rel_path: content},
             limits,
             self.per_test_s,
+            target=rel_path,
         )
         passed = sum(1 for s in run.results.values() if s == "pass")
         details = {
             "passed": passed,
             "total": len(untrusted),
             "results": dict(sorted(run.results.items())),
+            "outputs": dict(sorted(run.outputs.items())),
         }
         status: Status = "pass" if passed == len(untrusted) else "fail"
         reason = "" if status == "pass" else f"{passed}/{len(untrusted)} untrusted tests passed"
