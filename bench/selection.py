@@ -24,7 +24,9 @@ best group wins, ties to the lowest candidate index, pick its lowest-index membe
 
 Adaptive N (gauntlet only): candidates are fed in batches of 2 (c0..c1, c0..c3, ...) through
 repeated select calls, stopping at the first report whose report["adaptive"]["stop"] is true.
-Token cost = (sum of consumed candidate lengths + sum of test lengths) / 4, against fixed N.
+Token cost = (sum of consumed candidate lengths + sum of test lengths) / 4, against fixed N;
+also the candidates' share alone (the part N controls; the tests cost the same either way),
+tokens per verified edit (runs where something was selected) and per correct edit.
 
 Usage: python bench/selection.py [--split test|dev|all] [--tests 10,40] [--n 10] [--seeds 3]
        [--selector gauntlet|codet|reference-free|random] [--gauntlet PATH] [--jobs 2]
@@ -242,6 +244,7 @@ class Bench:
                 sum(t.belief == "broken" for t in tests),
             )
             run.extra["fixed_tokens"] = tokens(cands, tests)
+            run.extra["fixed_cand_tokens"] = tokens(cands, [])
             run.extra["misread_share"] = sum(t.belief == "misreading" for t in tests) / count
             if self.args.selector == "gauntlet":
                 self._select_gauntlet(run, task, cands, tests)
@@ -336,9 +339,16 @@ def adaptive_run(
                 "n": k,
                 "selected": ids.index(picked) if picked in ids[:k] else None,
                 "tokens": tokens(cands[:k], tests),
+                "cand_tokens": tokens(cands[:k], []),
                 "calls": calls + 1,
             }
-    return {"n": len(cands), "selected": None, "tokens": tokens(cands, tests), "calls": calls}
+    return {
+        "n": len(cands),
+        "selected": None,
+        "tokens": tokens(cands, tests),
+        "cand_tokens": tokens(cands, []),
+        "calls": calls,
+    }
 
 
 def _mean(values: list[float]) -> float:
@@ -402,21 +412,37 @@ def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
         return
     for count in counts:
         rs = [r for r in adaptive if r.tests == count]
-        fixed_tokens = _mean([tokens_fixed(r) for r in rs])
-        ad_ok = _mean(
-            [
-                r.adaptive is not None
-                and r.adaptive["selected"] is not None
-                and r.correct[r.adaptive["selected"]]
-                for r in rs
-            ]
+        ad = [cast(dict[str, Any], r.adaptive) for r in rs]
+        fixed_tok = sum(tokens_fixed(r) for r in rs)
+        ad_tok = sum(a["tokens"] for a in ad)
+        fixed_cand = sum(float(r.extra.get("fixed_cand_tokens", 0.0)) for r in rs)
+        ad_cand = sum(float(a.get("cand_tokens", 0.0)) for a in ad)
+        ad_sel = [a["selected"] for a in ad]
+        ad_ok = sum(s is not None and r.correct[s] for s, r in zip(ad_sel, rs, strict=True))
+        fx_ok = sum(r.sel_ok for r in rs)
+        ad_ver = sum(s is not None for s in ad_sel)
+        fx_ver = sum(r.selected is not None for r in rs)
+        early = sum(a["n"] < args.n for a in ad)
+        print(
+            f"adaptive T={count}: pass@1 {ad_ok / len(rs):.3f} vs fixed N={args.n} "
+            f"{fx_ok / len(rs):.3f}; mean N {_mean([a['n'] for a in ad]):.1f} "
+            f"(stopped early in {early}/{len(rs)} runs)"
         )
         print(
-            f"adaptive T={count}: pass@1 {ad_ok:.3f} vs fixed {_mean([r.sel_ok for r in rs]):.3f}; "
-            f"mean N {_mean([r.adaptive['n'] for r in rs if r.adaptive]):.1f} vs {args.n}; "
-            f"tokens {_mean([r.adaptive['tokens'] for r in rs if r.adaptive]):.0f} "
-            f"vs {fixed_tokens:.0f}"
+            f"  tokens per run {ad_tok / len(rs):.0f} vs {fixed_tok / len(rs):.0f} "
+            f"({_ratio(ad_tok, fixed_tok)}); candidate tokens {ad_cand / len(rs):.0f} vs "
+            f"{fixed_cand / len(rs):.0f} ({_ratio(ad_cand, fixed_cand)}); tokens per verified "
+            f"edit {_per(ad_tok, ad_ver)} vs {_per(fixed_tok, fx_ver)}; per correct edit "
+            f"{_per(ad_tok, ad_ok)} vs {_per(fixed_tok, fx_ok)}"
         )
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.0%}" if b else "n/a"
+
+
+def _per(tokens_: float, edits: int) -> str:
+    return f"{tokens_ / edits:.0f}" if edits else "n/a"
 
 
 def tokens_fixed(run: Run) -> float:

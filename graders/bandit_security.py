@@ -35,7 +35,10 @@ class BanditGrader:
 
     def _bandit_config(self) -> Any:
         if self._config is None:
-            from bandit.core import config as b_config
+            try:
+                from bandit.core import config as b_config
+            except ImportError as exc:
+                raise GraderError(f"bandit is not installed: {exc}") from exc
 
             args = self.ctx.config.bandit_args
             config_file = args[1] if args[:1] == ("-c",) else None
@@ -49,7 +52,10 @@ class BanditGrader:
         # bandit logs optional formatter plugins it cannot load (sarif) while importing.
         logging.getLogger("bandit").setLevel(logging.CRITICAL)
         logging.getLogger("stevedore").setLevel(logging.CRITICAL)
-        from bandit.core import manager as b_manager
+        try:
+            from bandit.core import manager as b_manager
+        except ImportError as exc:
+            raise GraderError(f"bandit is not installed: {exc}") from exc
 
         fname = str(self.ctx.root / self.ctx.rel_path)
         with _LOCK:

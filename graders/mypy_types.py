@@ -57,14 +57,22 @@ class MypyGrader:
             str(self._cache),
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("MYPY")}
-        self._proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
+        # The worker's mirror of the snapshot goes inside our cache directory: a worker that is
+        # killed (timeout, close) cannot clean up after itself, and close() removes the lot.
+        scratch = self._cache / "tmp"
+        scratch.mkdir(exist_ok=True)
+        env["TMPDIR"] = str(scratch)
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise GraderError(f"mypy worker could not start: {exc.strerror or exc}") from exc
         return self._proc
 
     def _ask(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class Worker:
 
     def check(self, rel: str, text: str) -> list[dict[str, Any]]:
         from mypy import build
+        from mypy.errors import CompileError
         from mypy.fscache import FileSystemCache
         from mypy.main import process_options
 
@@ -59,7 +60,17 @@ class Worker:
         sources, options = process_options(self.flags + self.targets, fscache=fscache)
         if not any(s.path and os.path.abspath(s.path) == str(target) for s in sources):
             sources, options = process_options([*self.flags, "--", rel], fscache=fscache)
-        result = build.build(sources, options, fscache=fscache)
+        try:
+            result = build.build(sources, options, fscache=fscache)
+        except CompileError as exc:
+            # One file elsewhere that does not parse or decode stops a whole-project check, for the
+            # current file and every candidate alike; check the target and what it imports alone.
+            # If that still fails, the target itself (or an import of it) is broken: a crash.
+            if _blames(exc.messages, rel):
+                raise
+            fscache = FileSystemCache()
+            sources, options = process_options([*self.flags, "--", rel], fscache=fscache)
+            result = build.build(sources, options, fscache=fscache)
         errors: list[dict[str, Any]] = []
         for line in result.errors:
             try:
@@ -68,6 +79,20 @@ class Worker:
                 # A blocking error or a crash that the JSON formatter did not produce.
                 errors.append({"raw": line})
         return errors
+
+
+def _blames(messages: list[str], rel: str) -> bool:
+    """Whether any of mypy's blocking errors is about the file `rel` itself."""
+    for message in messages:
+        try:
+            item = json.loads(message)
+            path = str(item.get("file", "")) if isinstance(item, dict) else ""
+        except ValueError:
+            # Some blocking errors are plain text: "path: error: Cannot decode file ...".
+            path = message.partition(":")[0]
+        if os.path.normpath(path) == os.path.normpath(rel):
+            return True
+    return False
 
 
 def _configured_files() -> bool:

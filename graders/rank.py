@@ -1,9 +1,14 @@
-"""Ranking verified candidates: evidence first (tests fixed, untrusted tests, agreement), then risk.
+"""Ranking verified candidates: evidence first (tests fixed, agreement on untrusted tests), then risk.
 
-Agreement is two-way, in the spirit of dual execution agreement: a model-written test earns weight
-from the candidates that pass it, a candidate earns score from the weighted tests it passes, and
-candidates that behave alike (same pass set, same outcomes) form a group whose size counts. A few
-wrong tests therefore cannot sink a candidate that the rest of the evidence backs.
+Agreement runs both ways over consensus sets rather than raw pass counts. Candidates that behaved
+alike on every untrusted test (same outputs, same exception types, same outcomes; see
+differential.py) form one behaviour group, and each group is a hypothesis "this behaviour is the
+right one". A group's prior grows with its size (independent samples that agree); each untrusted
+test that it passes multiplies its odds by (1 - e) / e, where e, the share of wrong tests, is
+estimated from the tests the likely groups fail; a test's credibility in turn is the posterior
+mass of the groups that pass it. A few wrong tests therefore cost the right group a few factors,
+while the votes of its members and the rest of the tests keep it on top. Static findings and risk
+only break ties between candidates whose evidence is equal.
 """
 
 from __future__ import annotations
@@ -11,9 +16,27 @@ from __future__ import annotations
 import ast
 import difflib
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from gauntlet.graders.differential import (
+    Adaptive,
+    Group,
+    adaptive_stop,
+    behaviour_of,
+    group_by_behaviour,
+)
+from gauntlet.graders.findings import Check
+
+SIZE_PRIOR = 1.5
+"""A group's prior odds grow as size ** SIZE_PRIOR."""
+TYPE_PENALTY = 2.0
+"""Log-odds against a group whose outputs contradict the function's return annotation."""
+WRONG_TESTS_PRIOR = (1.0, 4.0)
+"""Pseudo-counts (wrong, right) of the share of wrong tests: a first guess of 0.2 that a handful
+of tests can move but not pin to 0 or 1."""
+ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -31,6 +54,19 @@ class Evidence:
     """New findings that are evidence against it but not a gate."""
     behaviour: tuple[object, ...]
     """A signature of what it did: candidates with equal signatures agree."""
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    """untrusted test id -> what the test's calls returned or raised (see differential.py)."""
+    probes: Sequence[str] = ()
+    """What each probe call returned or raised, in the order every candidate got them."""
+
+    @property
+    def passed(self) -> frozenset[str]:
+        return frozenset(t for t, s in self.untrusted.items() if s == "pass")
+
+    @property
+    def bad_types(self) -> bool:
+        """Some test's call returned a value that contradicts the return annotation."""
+        return any(_bad_type(o) for o in self.outputs.values())
 
 
 @dataclass(frozen=True)
@@ -42,23 +78,137 @@ class Ranked:
     agree_of: int
     untrusted_passed: int
     untrusted_total: int
+    posterior: float = 0.0
+    """The probability that its behaviour group is the right one, given groups and tests."""
 
 
-def agreement_scores(passes: Mapping[str, frozenset[str]], rounds: int = 8) -> dict[str, float]:
-    """Mutual reinforcement between candidates and tests, normalised to [0, 1]."""
-    cands = list(passes)
-    tests = sorted({t for p in passes.values() for t in p})
-    if not cands or not tests:
-        return {c: 0.0 for c in cands}
-    c_score = {c: 1.0 for c in cands}
-    for _ in range(rounds):
-        t_weight = {t: sum(c_score[c] for c in cands if t in passes[c]) for t in tests}
-        top_t = max(t_weight.values()) or 1.0
-        t_weight = {t: w / top_t for t, w in t_weight.items()}
-        c_score = {c: sum(t_weight[t] for t in passes[c]) for c in cands}
-        top_c = max(c_score.values()) or 1.0
-        c_score = {c: s / top_c for c, s in c_score.items()}
-    return c_score
+def evidence_of(id: str, content: str, checks: Mapping[str, Check]) -> Evidence:
+    """The evidence in one verified candidate's checks."""
+    tests = checks.get("tests")
+    tdet: Mapping[str, Any] = tests.details if tests else {}
+    untr = checks.get("untrusted_tests")
+    udet: Mapping[str, Any] = untr.details if untr else {}
+    results = {str(k): str(v) for k, v in dict(udet.get("results", {})).items()}
+    outputs = {str(k): str(v) for k, v in dict(udet.get("outputs", {})).items()}
+    probes = tuple(str(p) for p in udet.get("probes", []))
+    fixed = [str(t) for t in tdet.get("fixed", [])]
+    soft = sum(len(checks[n].findings) for n in ("ruff", "mypy", "bandit") if n in checks)
+    return Evidence(
+        id=id,
+        content=content,
+        tests_fixed=len(fixed),
+        tests_passed=int(tdet.get("passed", 0)),
+        tests_total=int(tdet.get("total", 0)),
+        untrusted=results,
+        soft_findings=soft,
+        behaviour=behaviour_of(results, outputs, fixed),
+        outputs=outputs,
+        probes=probes,
+    )
+
+
+def groups_of(evidence: Sequence[Evidence]) -> list[Group]:
+    return group_by_behaviour((e.id, e.behaviour, e.passed) for e in evidence)
+
+
+def posteriors(
+    groups: Sequence[Group],
+    bad_types: Sequence[bool] = (),
+    size_prior: float = SIZE_PRIOR,
+    type_penalty: float = TYPE_PENALTY,
+) -> list[float]:
+    """P(group g is the right behaviour), alternating between groups and tests (EM).
+
+    Each round: a group's log-odds are size_prior * log(size) + passed * log((1 - e) / e), less
+    type_penalty when its outputs contradict the return annotation; then every test's
+    credibility is the posterior mass of the groups that pass it, and e is the share of the
+    tests (those some group passes) that are not credible, smoothed by WRONG_TESTS_PRIOR.
+    Tests that every group passes, or none, weigh the same on every group.
+    """
+    if not groups:
+        return []
+    bad = list(bad_types) or [False] * len(groups)
+    valid = {t for g in groups for t in g.passed}
+    counts = [len(g.passed) for g in groups]
+    prior = [
+        size_prior * math.log(g.size) - (type_penalty if b else 0.0)
+        for g, b in zip(groups, bad, strict=True)
+    ]
+    a_wrong, a_right = WRONG_TESTS_PRIOR
+    wrong = a_wrong / (a_wrong + a_right)
+    post = _softmax(prior)
+    for _ in range(ROUNDS):
+        weight = math.log((1.0 - wrong) / wrong)
+        post = _softmax([p + weight * c for p, c in zip(prior, counts, strict=True)])
+        credible = sum(p * c for p, c in zip(post, counts, strict=True))
+        wrong = (len(valid) - credible + a_wrong) / (len(valid) + a_wrong + a_right)
+    return post
+
+
+CRASHES = frozenset(
+    {
+        "IndexError",
+        "KeyError",
+        "TypeError",
+        "AttributeError",
+        "ZeroDivisionError",
+        "UnboundLocalError",
+        "NameError",
+        "RecursionError",
+        "StopIteration",
+        "OverflowError",
+        "AssertionError",
+        "NotImplementedError",
+        "timeout",
+    }
+)
+"""Exceptions that are accidents rather than a deliberate refusal (ValueError, the project's own)."""
+
+
+def probe_agreement(evidence: Sequence[Evidence]) -> dict[str, tuple[int, int]]:
+    """Per candidate of one behaviour group: (accidental crashes on probes where a group-mate
+    returned a value, how many (probe, group-mate) pairs agree with it). Within a group that the
+    tests cannot split, the member that crashes least and that most others agree with."""
+    out: dict[str, tuple[int, int]] = {}
+    for e in evidence:
+        others = [o for o in evidence if o is not e]
+        agree = sum(
+            1
+            for other in others
+            for mine, theirs in zip(e.probes, other.probes, strict=False)
+            if mine and mine == theirs
+        )
+        crashes = sum(
+            1
+            for i, mine in enumerate(e.probes)
+            if _crashed(mine) and any(i < len(o.probes) and "=" in o.probes[i] for o in others)
+        )
+        out[e.id] = (crashes, agree)
+    return out
+
+
+def _crashed(output: str) -> bool:
+    return "!" in output and output.rsplit("!", 1)[1] in CRASHES
+
+
+def adaptive(selected: str | None, evidence: Sequence[Evidence]) -> Adaptive:
+    """Whether sampling more candidates can stop, given the verified ones graded so far."""
+    exercised = {
+        t
+        for e in evidence
+        for t, status in e.untrusted.items()
+        if status == "pass" or e.outputs.get(t)
+    }
+    chosen = next((e for e in evidence if e.id == selected), None)
+    failed = len(exercised - chosen.passed) if chosen else 0
+    return adaptive_stop(selected, groups_of(evidence), failed, len(exercised))
+
+
+def _softmax(logits: Sequence[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(x - top) for x in logits]
+    total = sum(exps)
+    return [x / total for x in exps]
 
 
 def risk_of(current: str, content: str, agree_share: float) -> float:
@@ -79,37 +229,58 @@ def risk_word(risk: float) -> str:
 
 
 def rank(current: str, evidence: Sequence[Evidence], total_valid: int) -> list[Ranked]:
-    """Order verified candidates, best first."""
+    """Order verified candidates, best first.
+
+    Trusted evidence first (project tests fixed), then the behaviour group's posterior, then
+    agreement on the probes with the rest of the group; among candidates whose evidence is
+    equal, fewer new findings, then lower risk, then input order.
+    """
     if not evidence:
         return []
-    groups = Counter(e.behaviour for e in evidence)
-    passes = {e.id: frozenset(t for t, s in e.untrusted.items() if s == "pass") for e in evidence}
-    agree_tests = agreement_scores(passes)
+    groups = groups_of(evidence)
+    by_id = {e.id: e for e in evidence}
+    bad = [any(by_id[m].bad_types for m in g.members) for g in groups]
+    post = posteriors(groups, bad)
+    agree: dict[str, tuple[int, int]] = {}
+    for g in groups:
+        agree.update(probe_agreement([by_id[m] for m in g.members]))
+
+    group_of = {cid: (g, p) for g, p in zip(groups, post, strict=True) for cid in g.members}
+    order = {e.id: i for i, e in enumerate(evidence)}
     out: list[Ranked] = []
+    keys: dict[str, tuple[float, ...]] = {}
     for e in evidence:
-        group = groups[e.behaviour]
-        share = group / max(1, total_valid)
+        group, p = group_of[e.id]
+        share = group.size / max(1, total_valid)
         risk = risk_of(current, e.content, share)
-        score = (
-            10.0 * e.tests_fixed
-            + 6.0 * agree_tests.get(e.id, 0.0)
-            + 3.0 * math.sqrt(share)
-            - 0.5 * e.soft_findings
-            - 2.0 * risk
-        )
+        score = 10.0 * e.tests_fixed + 5.0 * p - 0.01 * e.soft_findings - 0.001 * risk
         out.append(
             Ranked(
                 id=e.id,
                 score=round(score, 4),
                 risk=risk,
-                agree=group,
+                agree=group.size,
                 agree_of=total_valid,
-                untrusted_passed=len(passes[e.id]),
+                untrusted_passed=len(e.passed),
                 untrusted_total=len(e.untrusted),
+                posterior=round(p, 4),
             )
         )
-    out.sort(key=lambda r: (-r.score, r.risk, r.id))
+        keys[e.id] = (
+            -e.tests_fixed,
+            -round(p, 9),
+            agree[e.id][0],
+            -agree[e.id][1],
+            e.soft_findings,
+            risk,
+            order[e.id],
+        )
+    out.sort(key=lambda r: keys[r.id])
     return out
+
+
+def _bad_type(output: str) -> bool:
+    return output.startswith("~") or "=~" in output
 
 
 def _public_names_changed(old: str, new: str) -> int:

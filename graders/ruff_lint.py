@@ -42,7 +42,12 @@ class RuffGrader:
 
     def __init__(self, ctx: GraderContext) -> None:
         self.ctx = ctx
-        self.exe = ruff_executable()
+        # A missing ruff is an `error` check on each candidate, not a failure to build the graders.
+        try:
+            self.exe: str | None = ruff_executable()
+            self._missing = ""
+        except GraderError as exc:
+            self.exe, self._missing = None, str(exc)
 
     @property
     def configured(self) -> bool:
@@ -52,6 +57,8 @@ class RuffGrader:
         return self.configured or finding.code in ALWAYS_GATE
 
     def findings(self, text: str) -> list[Finding]:
+        if self.exe is None:
+            raise GraderError(self._missing)
         target = self.ctx.root / self.ctx.rel_path
         argv = [
             self.exe,

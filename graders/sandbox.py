@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from gauntlet.graders import sandbox_bwrap as bw
@@ -205,8 +205,11 @@ class SandboxJob:
         stdin: bytes | None = None,
         limits: Limits | None = None,
         cwd: Path | None = None,
+        on_stdout: Callable[[bytes], None] | None = None,
     ) -> SandboxResult:
-        """Run argv in the sandbox; returns only once the whole process tree is dead."""
+        """Run argv in the sandbox; returns only once the whole process tree is dead.
+
+        `on_stdout` sees the captured stdout as it grows (the first 4 KiB), while the code runs."""
         if not argv or not all(isinstance(a, str) and "\0" not in a for a in argv):
             raise ValueError("argv must be a non-empty sequence of strings")
         lim = limits or self._limits
@@ -215,7 +218,9 @@ class SandboxJob:
             # Fresh state per run: nothing the code left behind is seen by the next run.
             clear_dir(str(self.out_dir))
             if self._tools is not None and self._mounts is not None:
-                return run_bwrap(self._tools, self._mounts, argv, env, stdin, lim, workdir)
+                return run_bwrap(
+                    self._tools, self._mounts, argv, env, stdin, lim, workdir, on_stdout
+                )
             if self._runs:
                 self._copy_root()
                 self._write_extras()
@@ -223,7 +228,7 @@ class SandboxJob:
             scratch = os.path.join(self._jobdir, "scratch")
             remove_tree(scratch)
             os.mkdir(scratch, 0o700)
-            return run_plain(argv, env, stdin, lim, workdir, scratch)
+            return run_plain(argv, env, stdin, lim, workdir, scratch, on_stdout)
 
     def add_extra(self, name: str, data: str | bytes) -> None:
         """Publish one more read-only file to code that is already running (e.g. a warm test runner

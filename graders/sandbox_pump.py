@@ -7,6 +7,7 @@ import os
 import selectors
 import subprocess
 import time
+from collections.abc import Callable
 
 _CHUNK = 1 << 16
 
@@ -14,7 +15,15 @@ _CHUNK = 1 << 16
 class Pump:
     """Feeds stdin and reads stdout/stderr without deadlock, keeping at most cap bytes of each."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], stdin: bytes | None, cap: int) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        stdin: bytes | None,
+        cap: int,
+        on_stdout: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.on_stdout = on_stdout
+        """Called with the stdout captured so far after each read (e.g. to spot a readiness line)."""
         self.out = bytearray()
         self.err = bytearray()
         self.truncated = False
@@ -103,6 +112,8 @@ class Pump:
             self.truncated = True
             chunk = chunk[: max(room, 0)]
         buf += chunk
+        if self.on_stdout is not None and buf is self.out:
+            self.on_stdout(bytes(buf[:4096]))
 
     def _write_stdin(self) -> None:
         try:

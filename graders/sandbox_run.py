@@ -91,6 +91,7 @@ def run_bwrap(
     stdin: bytes | None,
     lim: Limits,
     cwd: str,
+    on_stdout: Callable[[bytes], None] | None = None,
 ) -> SandboxResult:
     """Run under bubblewrap; the out tmpfs is copied to mounts.out before the namespace dies."""
     host_uid = bw.UID_POOL.acquire() if tools.as_root else None
@@ -127,7 +128,7 @@ def run_bwrap(
     finally:
         for fd in (info_w, block_r, sec_r, status_w, go_r):
             os.close(fd)
-    pump = Pump(proc, stdin, lim.output_bytes)
+    pump = Pump(proc, stdin, lim.output_bytes, on_stdout)
     child_pidfd = -1
     rc: int | None = None
     launcher_died = timed_out = False
@@ -200,6 +201,7 @@ def run_plain(
     lim: Limits,
     cwd: str,
     scratch: str,
+    on_stdout: Callable[[bytes], None] | None = None,
 ) -> SandboxResult:
     """Unisolated fallback: rlimits, a new session, and a kill of the group and marked strays."""
     home, tmp = os.path.join(scratch, "home"), os.path.join(scratch, "tmp")
@@ -230,7 +232,7 @@ def run_plain(
         return SandboxResult(
             status, b"", f"{exc}\n".encode(), False, False, time.monotonic() - start, False, None
         )
-    pump = Pump(proc, stdin, lim.output_bytes)
+    pump = Pump(proc, stdin, lim.output_bytes, on_stdout)
     pidfd = os.pidfd_open(proc.pid)
     try:
         ready = pump.until([pidfd], start + lim.timeout_s)

@@ -16,10 +16,10 @@ from typing import Any
 from gauntlet.graders.base import GraderContext, GraderError, StaticGrader, load_graders
 from gauntlet.graders.findings import Check, Finding, Status, new_findings
 from gauntlet.graders.pytest_tests import TestRun, run_pytest
-from gauntlet.graders.rank import Evidence, rank, risk_word
+from gauntlet.graders.rank import Evidence, adaptive, evidence_of, rank, risk_word
 from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.tamper import tamper_reason
-from gauntlet.graders.untrusted_tests import run_untrusted
+from gauntlet.graders.untrusted_tests import PROBE_BUDGET_S, run_untrusted
 from gauntlet.graders.warm_tests import WarmPool
 from gauntlet.graders.workspace import (
     Snapshot,
@@ -105,7 +105,15 @@ class Report:
             "candidates": [v.to_json() for v in self.verdicts],
             "timings": self.timings,
             "isolated": self.isolated,
+            "adaptive": adaptive(self.selected, self._evidence()).to_json(),
         }
+
+    def _evidence(self) -> list[Evidence]:
+        return [
+            evidence_of(v.id, v.content, v.checks)
+            for v in self.verdicts
+            if v.verified and not v.unchanged
+        ]
 
 
 @dataclass
@@ -139,6 +147,7 @@ class Engine:
         per_test_s: float = 2.0,
         tool_timeout_s: float = 60.0,
         warm: bool = True,
+        warm_runners: int = 4,
     ) -> None:
         self.snapshot = Snapshot(workspace)
         self.interpreter = find_interpreter(self.snapshot.workspace, interpreter)
@@ -153,6 +162,7 @@ class Engine:
         self._baselines: dict[tuple[str, str], Baseline] = {}
         self._lock = threading.Lock()
         self.warm = warm
+        self.warm_runners = max(1, warm_runners)
         self._pools: dict[tuple[str, tuple[str, ...]], WarmPool] = {}
         self._pool = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="gauntlet-grade"
@@ -208,10 +218,25 @@ class Engine:
                     rel_path,
                     tests,
                     self.test_limits,
-                    size=self.workers,
+                    size=self.warm_runners,
+                    initial=1,
                 )
                 self._pools[key] = pool
         return pool.run(content)
+
+    def wait_warm(self, timeout_s: float = 30.0) -> bool:
+        """Wait until the warm test runners are ready, as they are in the server between requests."""
+        self.prewarm()
+        with self._lock:
+            pools = list(self._pools.values())
+        return all(pool.wait_ready(timeout_s) for pool in pools)
+
+    def prewarm(self) -> None:
+        """Fill the warm runner pools up (call when idle, e.g. after a job)."""
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.top_up()
 
     def _close_pools(self) -> None:
         with self._lock:
@@ -252,6 +277,13 @@ class Engine:
             cached = self._baselines.get(key)
         if cached is not None:
             return cached
+        # The test run (sandbox start, pytest import) and the static tools overlap.
+        tests = tests_for(self.snapshot.root, rel_path, test_files(self.snapshot.root))
+        test_run: Future[TestRun] = Future()
+        if tests:
+            threading.Thread(
+                target=_into, args=(test_run, self.run_tests, rel_path, tests, current), daemon=True
+            ).start()
         findings: dict[str, list[Finding] | GraderError] = {}
         parses = normalized(current) is not None
         for grader in self.graders_for(rel_path):
@@ -262,8 +294,7 @@ class Engine:
                 findings[grader.name] = grader.findings(current)
             except GraderError as exc:
                 findings[grader.name] = exc
-        tests = tests_for(self.snapshot.root, rel_path, test_files(self.snapshot.root))
-        run = self.run_tests(rel_path, tests, current) if tests else None
+        run = test_run.result() if tests else None
         base = Baseline(text=current, findings=findings, tests=run, test_files=tests)
         with self._lock:
             self._baselines[key] = base
@@ -354,7 +385,10 @@ class Engine:
                 f"the tests could not run on the current file: {base.tests.problem}",
                 gate=True,
             )
+        t0 = time.perf_counter()
         run = self.run_tests(rel_path, base.test_files, content)
+        # A warm runner's own clock includes its idle wait: time the run from here.
+        run = replace(run, duration_s=time.perf_counter() - t0)
         # What the current file's own code does in its tests is the user's business; new attempts
         # by the candidate (network, processes, writes outside /tmp, signals) reject it.
         fresh = [a for a in run.attempts if a not in base.tests.attempts]
@@ -401,7 +435,10 @@ class Engine:
             return Check("skipped", "no untrusted tests given")
         limits = replace(
             self.test_limits,
-            timeout_s=min(self.test_limits.timeout_s, 5.0 + self.per_test_s * len(untrusted)),
+            timeout_s=min(
+                self.test_limits.timeout_s,
+                5.0 + self.per_test_s * len(untrusted) + PROBE_BUDGET_S,
+            ),
         )
         run = run_untrusted(
             self.sandbox,
@@ -419,6 +456,7 @@ class Engine:
             "total": len(untrusted),
             "results": dict(sorted(run.results.items())),
             "outputs": dict(sorted(run.outputs.items())),
+            "probes": list(run.probes),
         }
         status: Status = "pass" if passed == len(untrusted) else "fail"
         reason = "" if status == "pass" else f"{passed}/{len(untrusted)} untrusted tests passed"
@@ -439,29 +477,8 @@ class Engine:
             if not v.unchanged and v.checks.get("syntax", Check("fail")).status == "pass"
         ]
         verified = [v for v in verdicts if v.verified and not v.unchanged]
-        evidence = []
-        for v in verified:
-            tests = v.checks.get("tests")
-            tdet = tests.details if tests else {}
-            untr = v.checks.get("untrusted_tests")
-            soft = sum(
-                len(v.checks[n].findings) for n in ("ruff", "mypy", "bandit") if n in v.checks
-            )
-            results = dict(untr.details.get("results", {})) if untr and untr.details else {}
-            # What the candidate did, as far as the evidence can tell: equal signatures agree.
-            behaviour = (tuple(sorted(results.items())), tuple(tdet.get("fixed", [])))
-            evidence.append(
-                Evidence(
-                    id=v.id,
-                    content=v.content,
-                    tests_fixed=len(tdet.get("fixed", [])),
-                    tests_passed=int(tdet.get("passed", 0)),
-                    tests_total=int(tdet.get("total", 0)),
-                    untrusted=results,
-                    soft_findings=soft,
-                    behaviour=behaviour,
-                )
-            )
+        # Duplicates stay in: each is a separate sample, and samples that agree are votes.
+        evidence = [evidence_of(v.id, v.content, v.checks) for v in verified]
         ranked = rank(base.text, evidence, total_valid=len(valid) or 1)
         by_id = {v.id: v for v in verdicts}
         for position, r in enumerate(ranked, start=1):
@@ -472,6 +489,14 @@ class Engine:
             if not v.verified or v.unchanged:
                 v.summary = _failure_summary(v)
         return ranked[0].id if ranked else None
+
+
+def _into(fut: Future[Any], fn: Callable[..., Any], *args: Any) -> None:
+    """Run fn(*args) and settle fut with its result or exception (for a plain thread)."""
+    try:
+        fut.set_result(fn(*args))
+    except BaseException as exc:
+        fut.set_exception(exc)
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

@@ -1,19 +1,26 @@
 """Model-written (untrusted) tests as a grader: every test against one candidate in one sandboxed process.
 
 A pass is evidence and a failure never blocks: the tests may be wrong. Each test has its own time
-limit, so a loop in one test costs one timeout, not the job.
+limit, so a loop in one test costs one timeout, not the job. The runner also records what each
+test's calls into the candidate's module returned or raised, so candidates can be compared on the
+same inputs (differential testing) whether or not the test's expected values are right.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gauntlet.graders.differential import probes_from_tests
 from gauntlet.graders.pytest_tests import AUDIT, audit_env, read_attempts, runner_source
 from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.workspace import Interpreter
+
+PROBE_BUDGET_S = 4.0
+"""Seconds the runner spends on probes after the tests (its PROBE_BUDGET_SECONDS)."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,34 @@ class UntrustedRun:
     problem: str = ""
     duration_s: float = 0.0
     attempts: tuple[str, ...] = ()
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    """test id -> what its calls into the target returned or raised, e.g. "f=[1, 2]; f!KeyError"
+    (a digest when long; "=~" marks a value that contradicts the return annotation); absent for a
+    test whose line never came back."""
+    probes: tuple[str, ...] = ()
+    """What each probe call (differential.probes_from_tests) returned or raised, in probe order;
+    "" for a probe that did not run."""
+
+
+def module_names(rel_path: str) -> list[str]:
+    """Names the file may be imported as, longest first ("src/pkg/mod.py": src.pkg.mod, pkg.mod, mod)."""
+    if not rel_path.endswith(".py"):
+        return []
+    parts = rel_path[: -len(".py")].split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    names = [".".join(parts[i:]) for i in range(len(parts))]
+    return [n for n in names if n and all(p.isidentifier() for p in n.split("."))]
+
+
+def output_signature(calls: Sequence[object]) -> str:
+    """One short string per test: the recorded calls joined, or a digest when that is long."""
+    text = "; ".join(str(c) for c in calls)
+    if len(text) > 160:
+        # The mark of a value that contradicts its annotation survives the digest.
+        mark = "~" if "=~" in text else ""
+        return mark + "#" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return text
 
 
 def run_untrusted(
@@ -34,9 +69,20 @@ def run_untrusted(
     overlays: Mapping[str, str],
     limits: Limits,
     per_test_s: float = 2.0,
+    target: str = "",
 ) -> UntrustedRun:
-    """One process per candidate runs every untrusted test, each under its own time limit."""
-    payload = json.dumps([{"id": tid, "code": code} for tid, code in tests])
+    """One process per candidate runs every untrusted test, each under its own time limit.
+
+    `target` is the candidate's file (workspace-relative); its functions' outputs are recorded.
+    """
+    names = module_names(target)
+    probes = probes_from_tests(names, [code for _, code in tests]) if names else []
+    payload = json.dumps(
+        {
+            "tests": [{"id": tid, "code": code} for tid, code in tests],
+            "probes": [list(p) for p in probes],
+        }
+    )
     extras = {
         "gauntlet_untrusted.py": runner_source("gauntlet_untrusted.py"),
         "gauntlet_audit.py": runner_source("gauntlet_audit.py"),
@@ -51,16 +97,31 @@ def run_untrusted(
             str(job.out_dir / "untrusted.jsonl"),
             str(per_test_s),
         ]
-        env = {"PYTHONPATH": str(job.root), **audit_env(job.root, job.out_dir, overlays)}
+        if names:
+            argv += [str(job.root / target), *names]
+        # A fixed hash seed: candidates that build results by iterating over sets of strings must
+        # not differ between runs only because of hash randomisation.
+        env = {
+            "PYTHONPATH": str(job.root),
+            "PYTHONHASHSEED": "0",
+            **audit_env(job.root, job.out_dir, overlays),
+        }
         res = job.run(argv, env=env, limits=limits, cwd=job.root)
         raw = job.read_out("untrusted.jsonl") or b""
         attempts = read_attempts(job.read_out(AUDIT))
     results: dict[str, str] = {}
     details: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    probe_out = [""] * len(probes)
     known = {tid for tid, _ in tests}
     for line in raw.decode(errors="replace").splitlines():
         try:
             item = json.loads(line)
+            if isinstance(item, dict) and "probe" in item:
+                index = int(item["probe"])
+                if 0 <= index < len(probes):
+                    probe_out[index] = output_signature([item.get("out", "")])
+                continue
             tid, status = str(item["id"]), str(item["status"])
         except (ValueError, KeyError, TypeError):
             continue
@@ -68,6 +129,8 @@ def run_untrusted(
             results[tid] = status
             if item.get("detail"):
                 details[tid] = str(item["detail"])[:300]
+            if isinstance(item.get("calls"), list):
+                outputs[tid] = output_signature(item["calls"])
     for tid in known - set(results):
         # The process died inside this test (or before it): the test did not pass.
         results[tid] = "timeout" if res.timed_out else "missing"
@@ -75,6 +138,8 @@ def run_untrusted(
         attempts=attempts,
         results=results,
         details=details,
+        outputs=outputs,
+        probes=tuple(probe_out),
         duration_s=res.duration_s,
         problem="timed out" if res.timed_out else "",
     )

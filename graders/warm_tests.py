@@ -53,6 +53,8 @@ class WarmRunner:
         self.nonce = secrets.token_hex(6)
         self._canary = canary_test(self.nonce)
         self._job: Future[SandboxJob] = Future()
+        self.ready = threading.Event()
+        """Set once the runner has pytest and its plugins loaded and waits for its candidate."""
         self.result: Future[TestRun] = Future()
         self._args = (sandbox, root, interp, rel_path, tests, limits)
         self._thread = threading.Thread(target=self._main, name="gauntlet-warm", daemon=True)
@@ -93,6 +95,10 @@ class WarmRunner:
             if not self.result.done():
                 self.result.set_exception(exc)
 
+    def _watch(self, out: bytes) -> None:
+        if not self.ready.is_set() and b"gauntlet-ready\n" in out:
+            self.ready.set()
+
     @property
     def fresh(self) -> bool:
         """Still waiting, and far enough from its own idle deadline to take a candidate."""
@@ -111,7 +117,7 @@ class WarmRunner:
 
 
 class WarmPool:
-    """A few warm runners for one (file, tests) pair; each is used once and replaced at once."""
+    """Warm runners for one (file, tests) pair; each is used once, and top_up() refills the pool."""
 
     def __init__(
         self,
@@ -122,12 +128,27 @@ class WarmPool:
         tests: list[str],
         limits: Limits,
         size: int = 2,
+        initial: int = 2,
     ) -> None:
         self._args = (sandbox, root, interp, rel_path, tests, limits)
         self._lock = threading.Lock()
         self._size = size
-        self._idle: list[WarmRunner] = [WarmRunner(*self._args) for _ in range(size)]
+        # Start with what one round grades at once; top_up() fills the rest when the machine is idle.
+        self._idle: list[WarmRunner] = [WarmRunner(*self._args) for _ in range(min(size, initial))]
         self._closed = False
+
+    def top_up(self) -> None:
+        """Start runners until `size` wait idle (between rounds, when the CPU is free)."""
+        with self._lock:
+            while not self._closed and len(self._idle) < self._size:
+                self._idle.append(WarmRunner(*self._args))
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until every idle runner is warm; False when that took longer than timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            idle = list(self._idle)
+        return all(r.ready.wait(max(0.0, deadline - time.monotonic())) for r in idle)
 
     @staticmethod
     def usable(rel_path: str) -> bool:
@@ -137,15 +158,18 @@ class WarmPool:
         return not is_test_file(rel_path) and name != "conftest.py" and bool(module_name(rel_path))
 
     def run(self, source: str) -> TestRun:
-        stale: list[WarmRunner] = []
         with self._lock:
             if self._closed:
                 raise RuntimeError("warm pool is closed")
-            while self._idle and not self._idle[0].fresh:
-                stale.append(self._idle.pop(0))
-            runner = self._idle.pop(0) if self._idle else WarmRunner(*self._args)
-            while len(self._idle) < self._size:
-                self._idle.append(WarmRunner(*self._args))
+            stale = [r for r in self._idle if not r.fresh]
+            self._idle = [r for r in self._idle if r.fresh]
+            # Prefer a runner that is already warm.
+            warm = [r for r in self._idle if r.ready.is_set()]
+            runner = warm[0] if warm else (self._idle[0] if self._idle else WarmRunner(*self._args))
+            if runner in self._idle:
+                self._idle.remove(runner)
+            # No replacement here: warming runners during a round competes with it for CPU, and
+            # the last ones would go unused. top_up() refills between rounds.
         for old in stale:
             old.stop()
         return runner.run(source)

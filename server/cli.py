@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from gauntlet import __version__
+
+EXIT_GRACE_S = 3.0
+"""Seconds `serve` may take to stop its jobs and graders once its stdio client has gone."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +47,7 @@ def run_serve(args: argparse.Namespace) -> int:
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
     server = create_server()
+    server.on_client_gone = _exit_soon
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -49,7 +56,38 @@ def run_serve(args: argparse.Namespace) -> int:
         server.start_tcp(host, int(port))
     else:
         server.start_io()
+        _let_graders_finish(EXIT_GRACE_S - 1)
     return 0
+
+
+def _let_graders_finish(timeout_s: float) -> None:
+    """Give the graders' threads a moment to end their sandboxed runs and remove their files."""
+    deadline = time.monotonic() + timeout_s
+    for thread in threading.enumerate():
+        if thread is threading.current_thread() or isinstance(thread, threading.Timer):
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _exit_soon() -> None:
+    """Make sure the process ends shortly after its client went away.
+
+    The server stops its jobs and graders first; a sandboxed test run that is already in flight
+    cannot be interrupted from here and would hold the exit for up to its own time limit, so after
+    a short grace the process ends anyway (bubblewrap's --die-with-parent then ends the run).
+    """
+
+    def force() -> None:
+        logging.getLogger(__name__).warning(
+            "gauntlet serve: still busy %gs after the client left; exiting", EXIT_GRACE_S
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(0)
+
+    timer = threading.Timer(EXIT_GRACE_S, force)
+    timer.daemon = True
+    timer.start()
 
 
 def run_demo(args: argparse.Namespace) -> int:

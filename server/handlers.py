@@ -40,6 +40,7 @@ def register(server: GauntletServer) -> None:
     server.feature(types.CODE_ACTION_RESOLVE)(resolve_code_action)
     server.command("gauntlet.showCandidates")(show_candidates)
     server.command("gauntlet.retry")(retry)
+    server.command("gauntlet.stats")(stats)
 
 
 def initialize(ls: GauntletServer, params: types.InitializeParams) -> None:
@@ -304,6 +305,11 @@ def retry(ls: GauntletServer, *args: Any) -> dict[str, str]:
     ls.jobs.pop(job.key, None)
     fresh = ls.start_job(job.request, path)
     return {"job": fresh.id}
+
+
+def stats(ls: GauntletServer, *args: Any) -> dict[str, Any]:
+    """Read-only counts: jobs by state, live asyncio tasks, threads, resident memory, children."""
+    return ls.stats()
 
 
 def _job_from(ls: GauntletServer, args: tuple[Any, ...]) -> Any:

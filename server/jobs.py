@@ -14,10 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gauntlet.graders.select import Candidate, Engine, Report, UntrustedTest
+from gauntlet.graders.select import Candidate, Engine, Report, Round, UntrustedTest
 from gauntlet.graders.workspace import test_files, tests_for
 from gauntlet.server.prompts import (
     DiagnosticInfo,
@@ -82,6 +83,8 @@ class Job:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    grading: Round | None = None
+    """The grading round while the job runs."""
 
     @property
     def key(self) -> JobKey:
@@ -118,6 +121,8 @@ async def run_job(
         await _run(job, engine, make_proposer, on_progress)
     except asyncio.CancelledError:
         job.cancel_event.set()
+        if job.grading is not None:
+            abandon(job.grading)
         if job.state not in ("done", "failed"):
             job.state = "cancelled"
             job.message = job.message or "cancelled"
@@ -129,6 +134,22 @@ async def run_job(
     finally:
         # `done` is set by the caller once it has told the user, so a resolve sees the message too.
         job.finished_s = time.monotonic() - job.started
+        job.grading = None
+
+
+def abandon(grading: Round) -> None:
+    """Drop a cancelled job's queued grading work.
+
+    The round queues the current file's baseline (static tools and the project's tests) on the
+    engine's small pool as soon as it starts. A fast typist cancels a job per keystroke; left
+    queued, those baselines would hold up the job the user finally waits for. Candidates already
+    queued stop at once (they check the cancel event); a baseline already running finishes.
+    """
+    # Round has no public cancel yet: reach for its queued futures (baseline first).
+    queued = [getattr(grading, "_base", None), *getattr(grading, "_futures", [])]
+    for future in queued:
+        if isinstance(future, Future):
+            future.cancel()
 
 
 async def _run(
@@ -156,6 +177,7 @@ async def _run(
     grading = engine.start(
         req.rel_path, current=req.text, cancel=job.cancel_event, expected=req.candidates
     )
+    job.grading = grading
     job.state = "generating"
     on_progress(job, f"generating 0/{req.candidates}")
     proposer = make_proposer()
@@ -192,18 +214,37 @@ async def _run(
                         f"stopped at the job's token budget ({req.max_tokens} tokens)"
                     )
                     break
+    except BaseException:
+        # Cancelled (or failed) while generating: the tests request must not stream on unheard.
+        if tests_task is not None:
+            tests_task.cancel()
+            await asyncio.wait({tests_task})
+        if tests_proposer is not None:
+            await tests_proposer.aclose()
+        raise
     finally:
         await proposer.aclose()
     job.usage = proposer.usage
     untrusted: list[UntrustedTest] = []
     if tests_task is not None:
-        try:
-            untrusted = await asyncio.wait_for(tests_task, timeout=30)
-        except TimeoutError:
+        if not grading.verdicts:
+            tests_task.cancel()  # no candidate to run them on
+        # asyncio.wait, not wait_for: the tests task's own cancellation is not the job's.
+        await asyncio.wait({tests_task}, timeout=30)
+        if not tests_task.done():
             tests_task.cancel()
+        elif not tests_task.cancelled():
+            untrusted = tests_task.result()
         if tests_proposer is not None:
             _add_usage(job.usage, tests_proposer.usage)
             await tests_proposer.aclose()
+    if not grading.verdicts:
+        # Nothing came back to grade (the endpoint failed, or no reply held code): say so now,
+        # rather than after the current file's baseline has been graded for nothing.
+        job.state = "done"
+        job.message = no_candidate_message(job)
+        on_progress(job, job.message)
+        return
     job.state = "grading"
     total = len(grading.verdicts)
     on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
@@ -225,17 +266,27 @@ def no_candidate_message(job: Job) -> str:
     report = job.report
     asked = job.request.candidates
     if report is None or not report.verdicts:
-        why = "; ".join((job.failures or job.invalid)[:2]) or "the model returned no code"
+        # Every candidate of a failed request carries the same line; say it once.
+        lines = list(dict.fromkeys(job.failures or job.invalid))
+        why = "; ".join(lines[:2]) or "the model returned no code"
         return f"gauntlet: 0/{asked} candidates usable: {why}"
     graded = [v for v in report.verdicts if not v.unchanged]
     reasons: dict[str, int] = {}
+    # Why a check could not judge the candidates (a tool that crashed, tests that cannot run).
+    errors: dict[str, str] = {}
     for v in graded:
         for name in ("syntax", "ruff", "bandit", "mypy", "tests"):
             check = v.checks.get(name)
             if check and check.status in ("fail", "error"):
                 reasons[name] = reasons.get(name, 0) + 1
+                if check.status == "error":
+                    errors.setdefault(name, check.reason)
                 break
     worst = max(reasons, key=lambda k: reasons[k]) if reasons else None
+    if worst in errors:
+        # Not the candidates' fault: say what is broken rather than "N candidates failed mypy".
+        why = errors[worst].strip().splitlines()[0] if errors[worst].strip() else "no reason given"
+        return f"gauntlet: no verified fix: {worst} could not grade the candidates: {why[:200]}"
     passed = sum(1 for v in graded if v.checks.get("tests") and v.checks["tests"].status == "pass")
     if worst == "tests":
         return f"gauntlet: no verified fix: {passed}/{len(report.verdicts)} candidates passed the tests"

@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import unquote, urlparse
 
-import httpx
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from gauntlet import __version__
 from gauntlet.graders.select import Engine
@@ -36,13 +42,69 @@ KINDS: dict[JobKind, str] = {
 }
 
 
+class GauntletProtocol(LanguageServerProtocol):
+    """pygls's protocol, except that a request it cannot read still gets an answer, and that
+    handled notifications are forgotten."""
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: Any = None,
+        kwargs: Any = None,
+    ) -> None:
+        # pygls files the future of every notification (didChange, didOpen, ...) and of the user
+        # handlers its built-in features call under a fresh id, and only a request's answer removes
+        # its entry: without this, every keystroke would stay in memory for good.
+        def forget(future: Any) -> None:
+            self._request_futures.pop(msg_id, None)
+            callback(future)
+
+        super()._execute_handler(msg_id, handler, forget, args, kwargs)
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            # pygls logs the bad message and moves on; a client awaiting this id would wait forever.
+            if isinstance(data.get("method"), str) and isinstance(data.get("id"), int | str):
+                self._send_response(data["id"], None, exc.to_response_error())
+            raise
+
+
+class ResyncingReader:
+    """stdin as pygls's reader loop reads it, able to find the next message after a broken one.
+
+    A body shorter than its Content-Length leaves bytes that pygls reads as part of the next header
+    line, so every later header would be missed and the server would go deaf; here a header line
+    is cut back to the `Content-Length:` it ends with.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+
+    def readline(self) -> bytes:
+        line = self._raw.readline()
+        at = line.find(b"Content-Length:")
+        if at > 0:
+            log.warning("skipped %d bytes that belong to no message", at)
+            return line[at:]
+        return line
+
+    def read(self, n: int) -> bytes:
+        return self._raw.read(n)
+
+
 class GauntletServer(LanguageServer):
     """Owns the documents' jobs, the per-workspace engines, the settings and the HTTP client."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        super().__init__("gauntlet-lsp", __version__)
+        super().__init__("gauntlet-lsp", __version__, protocol_cls=GauntletProtocol)
         self.settings = settings or Settings()
         self.engines: dict[Path, Engine] = {}
+        self._engines_lock = threading.Lock()
+        self._closing = False
         self._engine_locks: dict[Path, asyncio.Lock] = {}
         self.jobs: dict[JobKey, Job] = {}
         self.jobs_by_id: dict[str, Job] = {}
@@ -50,10 +112,56 @@ class GauntletServer(LanguageServer):
         self.roots: list[Path] = []
         self.tokens_today = 0
         self._day = date.today()
-        self._http: httpx.AsyncClient | None = None
         self._diag_tasks: dict[str, asyncio.Task[None]] = {}
+        self.job_counts: Counter[str] = Counter()
+        """Jobs started, and finished by final state, over the server's life (gauntlet.stats)."""
+        self.on_client_gone: Callable[[], None] | None = None
+        """Called once the stdio client has disconnected, before jobs and graders are stopped."""
 
     # -- settings and plumbing -------------------------------------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio until the client goes away, then stop every job and grader.
+
+        pygls's own loop just ends at end of input: its jobs' threads, the mypy workers and the
+        sandboxed test runs would keep the process alive and its temp directories would stay.
+        """
+        self._stop_event = threading.Event()
+        raw = ResyncingReader(stdin or sys.stdin.buffer)
+        reader = StdinAsyncReader(cast(BinaryIO, raw), self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(self._serve_io(reader))
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+    async def _serve_io(self, reader: StdinAsyncReader) -> None:
+        assert self._stop_event is not None
+        try:
+            await run_async(
+                stop_event=self._stop_event,
+                reader=reader,
+                protocol=self.protocol,
+                logger=log,
+                error_handler=self.report_server_error,
+            )
+        finally:
+            if self.on_client_gone is not None:
+                self.on_client_gone()
+            await self.shutdown_all()
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A message the server cannot read goes to the log; it is nothing the user can act on."""
+        if source is JsonRpcException:
+            self.log_line(
+                f"gauntlet: ignored a malformed message: {error}", types.MessageType.Error
+            )
+            return
+        super().report_server_error(error, source)
 
     def apply_settings(self, raw: Any) -> None:
         self.settings, errors = parse_settings(raw, self.settings)
@@ -66,11 +174,6 @@ class GauntletServer(LanguageServer):
 
     def log_line(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
-
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient()
-        return self._http
 
     def proposer_config(self, timeout_s: float | None = None) -> ProposerConfig:
         s = self.settings
@@ -93,7 +196,11 @@ class GauntletServer(LanguageServer):
     def make_proposer(self, timeout_s: float | None = None) -> Proposer:
         if self.settings.cassette:
             return ReplayProposer(self.settings.cassette)
-        return OpenAIProposer(self.proposer_config(timeout_s), client=self.http())
+        # Each job's proposer owns its HTTP client and closes it with the job. A shared client
+        # leaks a pool slot and a socket whenever a job is cancelled while its request waits for
+        # a new connection (httpcore 1.0.9, encode/httpcore#1093); a fast typist cancels a job
+        # per keystroke, and after `max_connections` of those every request would time out.
+        return OpenAIProposer(self.proposer_config(timeout_s))
 
     def spend(self, tokens: int) -> int:
         """Add to today's token count (it starts again each day) and return the new total."""
@@ -114,10 +221,7 @@ class GauntletServer(LanguageServer):
         async with lock:
             engine = self.engines.get(root)
             if engine is None:
-                engine = await asyncio.to_thread(
-                    Engine, root, interpreter=self.settings.interpreter
-                )
-                self.engines[root] = engine
+                engine = await asyncio.to_thread(self._new_engine, root)
                 self.log_line(
                     f"gauntlet: graders ready for {root} (interpreter {engine.interpreter.path}, "
                     f"{'isolated' if engine.sandbox.isolated else 'NOT isolated: ' + engine.sandbox.reason})"
@@ -126,18 +230,32 @@ class GauntletServer(LanguageServer):
                 await asyncio.to_thread(engine.refresh)
             return engine
 
+    def _new_engine(self, root: Path) -> Engine:
+        """Build and register an engine (in a worker thread).
+
+        Registering here, not in the awaiting task, means an engine whose task was cancelled at
+        shutdown is still found and closed, rather than leaving its snapshot and workers behind.
+        """
+        engine = Engine(root, interpreter=self.settings.interpreter)
+        with self._engines_lock:
+            if not self._closing:
+                self.engines[root] = engine
+                return engine
+        engine.close()
+        raise WorkspaceError("the server is shutting down")
+
     async def shutdown_all(self) -> None:
         for task in list(self._diag_tasks.values()):
             task.cancel()
         self._diag_tasks.clear()
         for job in list(self.jobs.values()):
             job.cancel("server shutting down")
-        for engine in self.engines.values():
+        with self._engines_lock:
+            self._closing = True
+            engines = list(self.engines.values())
+            self.engines.clear()
+        for engine in engines:
             await asyncio.to_thread(engine.close)
-        self.engines.clear()
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -150,6 +268,7 @@ class GauntletServer(LanguageServer):
 
     def start_job(self, request: JobRequest, path: Path) -> Job:
         job = Job(request)
+        self.job_counts["started"] += 1
         self.jobs[request.key] = job
         self.jobs_by_id[job.id] = job
         # Keep the recent jobs (for resolve, retry and reports); older ones are let go, so a long
@@ -160,7 +279,12 @@ class GauntletServer(LanguageServer):
                 del self.jobs[old.key]
         self.last_job = job
         job.task = asyncio.get_running_loop().create_task(self._job_main(job, path))
+        # Counted when the task ends, which also covers a job cancelled before its task ran.
+        job.task.add_done_callback(lambda _task: self._count_finished(job))
         return job
+
+    def _count_finished(self, job: Job) -> None:
+        self.job_counts[job.state] += 1
 
     async def _job_main(self, job: Job, path: Path) -> None:
         token = job.id
@@ -205,6 +329,8 @@ class GauntletServer(LanguageServer):
                 else self.settings.request_timeout
             )
             await run_job(job, engine, lambda: self.make_proposer(timeout), on_progress)
+            # Between requests the CPU is free: warm the test runners for the next job.
+            engine.prewarm()
         except asyncio.CancelledError:
             pass
         finally:
@@ -212,6 +338,8 @@ class GauntletServer(LanguageServer):
             job.cost = job.usage.cost(self.proposer_config())
             if progress:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=job.state))
+            # pygls keeps a future per progress token and never lets it go: one per job.
+            self.work_done_progress.tokens.pop(token, None)
             self.status(job, job.message or job.state)
             # Fix-all on save is automatic: its failures go to the log, not into the user's face.
             if job.state in ("done", "failed") and job.new_text is None and job.message:
@@ -220,6 +348,27 @@ class GauntletServer(LanguageServer):
                 else:
                     self.show(job.message, types.MessageType.Warning)
             job.done.set()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for soak tests and bug reports: jobs by state, live tasks, threads, memory."""
+        running = sum(1 for j in self.jobs_by_id.values() if not j.done.is_set())
+        return {
+            "jobs": {
+                "started": self.job_counts["started"],
+                "done": self.job_counts["done"],
+                "failed": self.job_counts["failed"],
+                "cancelled": self.job_counts["cancelled"],
+                "running": running,
+            },
+            "tasks": len(asyncio.all_tasks()),
+            "threads": threading.active_count(),
+            "threadNames": sorted(t.name for t in threading.enumerate()),
+            "rssKiB": _status_kib("VmRSS"),
+            "peakRssKiB": _status_kib("VmHWM"),
+            "engines": len(self.engines),
+            "fds": _open_fds(),
+            "children": sorted(_children(os.getpid())),
+        }
 
     def status(self, job: Job, text: str) -> None:
         state = {"queued": "generating"}.get(job.state, job.state)
@@ -276,6 +425,43 @@ def pending_title(job: Job) -> str:
 def _short(message: str, limit: int = 48) -> str:
     line = message.strip().splitlines()[0] if message.strip() else "diagnostic"
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _status_kib(field: str) -> int:
+    """A memory figure (in KiB) from /proc/self/status; 0 where there is no /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _open_fds() -> int:
+    """Open file descriptors of this process (0 where there is no /proc)."""
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    """The direct child processes of `pid`, from /proc (empty where there is no /proc)."""
+    found: list[int] = []
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            # The command name may hold spaces and parentheses: the fields follow the last ")".
+            fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.append(int(entry))
+    return found
 
 
 def uri_to_path(uri: str) -> Path | None:

@@ -1,0 +1,292 @@
+"""Ranking, agreement and the adaptive stopping rule on hand-made pass matrices (no sandbox)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from gauntlet.graders.differential import (
+    ADAPTIVE_RULE,
+    adaptive_stop,
+    beta_cdf,
+    majority_confidence,
+    probes_from_tests,
+)
+from gauntlet.graders.findings import Check
+from gauntlet.graders.rank import Evidence, adaptive, evidence_of, groups_of, rank
+from gauntlet.graders.select import Baseline, Engine, Report, Verdict
+from gauntlet.graders.untrusted_tests import module_names, output_signature
+
+CURRENT = "def f(x):\n    raise NotImplementedError\n"
+
+
+def ev(
+    cid: str,
+    passed: set[str],
+    tests: list[str],
+    outputs: dict[str, str] | None = None,
+    probes: tuple[str, ...] = (),
+    fixed: int = 0,
+) -> Evidence:
+    """A verified candidate that passed `passed` of `tests`; by default its outputs are just
+    whether it passed, so equal pass sets are equal behaviour."""
+    results = {t: ("pass" if t in passed else "fail") for t in tests}
+    outs = outputs if outputs is not None else {t: f"f={t in passed}" for t in tests}
+    checks = {
+        "tests": Check("pass", gate=True, details={"fixed": [f"t::{i}" for i in range(fixed)]}),
+        "untrusted_tests": Check(
+            "fail", details={"results": results, "outputs": outs, "probes": list(probes)}
+        ),
+    }
+    return evidence_of(cid, f"def f(x):\n    return {cid!r}\n", checks)
+
+
+def winner(evidence: list[Evidence]) -> str:
+    return rank(CURRENT, evidence, total_valid=len(evidence))[0].id
+
+
+RIGHT = [f"r{i}" for i in range(8)]
+WRONG = ["w0", "w1"]
+TESTS = RIGHT + WRONG
+
+
+def test_a_few_wrong_tests_cannot_sink_the_right_candidate() -> None:
+    # Two tests expect a misreading. The right behaviour (4 samples) fails exactly those two; one
+    # sample of the misreading passes them and all but one of the right tests, so it passes more
+    # tests than any right candidate: raw pass counts would pick it.
+    right = set(RIGHT[:7])
+    misread = set(RIGHT[:6]) | set(WRONG)
+    evidence = [ev(f"right{i}", right, TESTS) for i in range(4)]
+    evidence.append(ev("misread", misread, TESTS))
+    evidence.append(ev("crash", set(RIGHT[:2]), TESTS))
+    assert len(misread) > len(right)
+    assert winner(evidence).startswith("right")
+
+
+def test_many_tests_outweigh_a_larger_wrong_group() -> None:
+    # A common mistake (3 samples) fails a third of the tests; the lone right sample passes them.
+    tests = [f"t{i}" for i in range(12)]
+    evidence = [ev(f"wrong{i}", set(tests[:8]), tests) for i in range(3)]
+    evidence.append(ev("right", set(tests), tests))
+    assert winner(evidence) == "right"
+
+
+def test_trusted_project_tests_come_first() -> None:
+    evidence = [ev(f"a{i}", set(TESTS), TESTS) for i in range(3)]
+    evidence.append(ev("fixer", set(), TESTS, fixed=1))
+    assert winner(evidence) == "fixer"
+
+
+def test_same_pass_set_but_different_outputs_are_different_groups() -> None:
+    tests = ["t0", "t1"]
+    same = {"t0": "f=1", "t1": "f=2"}
+    other = {"t0": "f=1", "t1": "f=2.0"}
+    groups = groups_of(
+        [
+            ev("a", {"t0", "t1"}, tests, same),
+            ev("b", {"t0", "t1"}, tests, same),
+            ev("c", {"t0", "t1"}, tests, other),
+        ]
+    )
+    assert [g.members for g in groups] == [("a", "b"), ("c",)]
+
+
+def test_probes_pick_the_member_the_group_agrees_with() -> None:
+    # The tests cannot tell these apart; on new inputs two of three agree.
+    tests = ["t0"]
+    evidence = [
+        ev("edge", {"t0"}, tests, probes=("f=0", "f!IndexError")),
+        ev("right1", {"t0"}, tests, probes=("f=0", "f=[]")),
+        ev("right2", {"t0"}, tests, probes=("f=0", "f=[]")),
+    ]
+    assert winner(evidence) in {"right1", "right2"}
+
+
+def test_output_contradicting_the_annotation_counts_against_a_group() -> None:
+    tests = ["t0", "t1"]
+    ints = {"t0": "f=~2", "t1": "f=~3"}
+    floats = {"t0": "f=float(2)", "t1": "f=float(3)"}
+    evidence = [ev(f"int{i}", set(tests), tests, ints) for i in range(2)]
+    evidence.append(ev("float", set(tests), tests, floats))
+    assert winner(evidence) == "float"
+
+
+def test_ties_go_to_fewer_findings_then_input_order() -> None:
+    tests = ["t0"]
+    evidence = [ev("first", {"t0"}, tests), ev("second", {"t0"}, tests)]
+    assert winner(evidence) == "first"
+
+
+def _verdict(cid: str, verified: bool, passed: set[str]) -> Verdict:
+    results = {t: ("pass" if t in passed else "fail") for t in TESTS}
+    checks = {
+        "syntax": Check("pass", gate=True),
+        "ruff": Check("pass", gate=True),
+        "tests": Check("pass" if verified else "fail", "1 test regressed", gate=True),
+        "untrusted_tests": Check(
+            "fail",
+            details={"results": results, "outputs": {t: f"f={t in passed}" for t in TESTS}},
+        ),
+    }
+    return Verdict(id=cid, content=f"x = {cid!r}\n", checks=checks, verified=verified)
+
+
+def test_a_hard_gate_failure_is_never_selected() -> None:
+    # The rejected candidates pass every untrusted test and outnumber the verified one.
+    verdicts = [_verdict(f"bad{i}", False, set(TESTS)) for i in range(5)]
+    verdicts.append(_verdict("ok", True, set(RIGHT[:3])))
+    base = Baseline(text=CURRENT, findings={}, tests=None, test_files=[])
+    selected = Engine._rank(cast(Engine, None), base, verdicts, [])
+    assert selected == "ok"
+    assert all(v.rank is None for v in verdicts if not v.verified)
+    report = Report(selected, verdicts, "f.py", CURRENT)
+    adaptive = report.to_json()["adaptive"]
+    assert adaptive["top_group"] == 1 and adaptive["second_group"] == 0
+    assert adaptive["stop"] is False
+
+
+def test_nothing_verified_selects_nothing_and_never_stops() -> None:
+    verdicts = [_verdict(f"bad{i}", False, set(TESTS)) for i in range(3)]
+    base = Baseline(text=CURRENT, findings={}, tests=None, test_files=[])
+    assert Engine._rank(cast(Engine, None), base, verdicts, []) is None
+    adaptive: dict[str, Any] = Report(None, verdicts, "f.py", CURRENT).to_json()["adaptive"]
+    assert adaptive["stop"] is False and adaptive["top_group"] == 0
+
+
+@pytest.mark.parametrize(("a", "b"), [(1, 1), (2, 5), (5, 1), (7, 3), (12, 12), (30, 2)])
+@pytest.mark.parametrize("x", [0.1, 0.5, 0.73])
+def test_beta_cdf_matches_the_binomial_identity(a: int, b: int, x: float) -> None:
+    # For integer a, b: I_x(a, b) = P(Binomial(a + b - 1, x) >= a).
+    n = a + b - 1
+    expected = sum(math.comb(n, j) * x**j * (1 - x) ** (n - j) for j in range(a, n + 1))
+    assert beta_cdf(x, a, b) == pytest.approx(expected, abs=1e-12)
+
+
+def test_beta_cdf_edges_and_real_parameters() -> None:
+    assert beta_cdf(0.0, 2.5, 3.5) == 0.0 and beta_cdf(1.0, 2.5, 3.5) == 1.0
+    assert beta_cdf(0.5, 2.5, 2.5) == pytest.approx(0.5)
+    # Beta(1/2, 1/2) is the arcsine law: I_x = (2 / pi) * asin(sqrt(x)).
+    assert beta_cdf(0.3, 0.5, 0.5) == pytest.approx(2 / math.pi * math.asin(math.sqrt(0.3)))
+
+
+def test_adaptive_rule_needs_a_clear_majority() -> None:
+    assert majority_confidence(4, 0) > 0.95 > majority_confidence(3, 0)
+    assert majority_confidence(6, 1) > 0.95 > majority_confidence(5, 1)
+    assert majority_confidence(5, 5) == pytest.approx(0.5)
+    tests = ["t0", "t1"]
+    four = [ev(f"a{i}", {"t0", "t1"}, tests) for i in range(4)]
+    assert adaptive(None, four).stop is False
+    result = adaptive("a0", four)
+    assert (result.stop, result.top_group, result.second_group) == (True, 4, 0)
+    # A group that passes a test the leader fails is a rival; one the tests rule out is not.
+    rival = adaptive("a0", [*four, ev("b", {"t0", "t1"}, tests, {"t0": "f=2", "t1": "f=3"})])
+    assert (rival.stop, rival.second_group) == (False, 1)
+    ruled_out = adaptive("a0", [*four, ev("c", {"t0"}, tests)])
+    assert (ruled_out.stop, ruled_out.second_group) == (True, 0)
+
+
+def test_adaptive_keeps_sampling_while_the_leader_fails_tests() -> None:
+    # Four samples share a behaviour that fails one test of ten: a common mistake looks like
+    # this, so the votes alone do not stop sampling.
+    tests = [f"t{i}" for i in range(10)]
+    four = [ev(f"a{i}", set(tests[:9]), tests) for i in range(4)]
+    result = adaptive("a0", four)
+    assert result.confidence > 0.95
+    assert (result.stop, result.failed_tests, result.exercised_tests) == (False, 1, 10)
+    assert result.to_json()["rule"] == ADAPTIVE_RULE
+
+
+def test_nothing_selected_never_stops() -> None:
+    groups = groups_of([ev("a", {"t0"}, ["t0"])])
+    assert adaptive_stop(None, groups).stop is False
+
+
+def test_probes_vary_the_tests_own_literal_calls() -> None:
+    tests = [
+        "from pkg.mod import chunk\nassert chunk([1, 2, 3], 2) == [[1, 2], [3]]\n",
+        "import pkg.mod\nassert pkg.mod.chunk([4], 1) == [[4]]\n",
+        "from other import chunk\nassert chunk([9], 9) == [[9]]\n",
+    ]
+    probes = probes_from_tests(["pkg.mod", "mod"], tests)
+    assert ("chunk", "[[], 2]") in probes and ("chunk", "[[1, 2, 3], 0]") in probes
+    assert ("chunk", "[[4], 0]") in probes
+    assert not any("9" in args for _, args in probes)
+    assert all(args not in ("[[1, 2, 3], 2]", "[[4], 1]") for _, args in probes)
+    assert probes == probes_from_tests(["pkg.mod", "mod"], tests)
+
+
+RUNNERS = Path(__file__).resolve().parent.parent / "graders" / "runners"
+
+
+def test_runner_records_outputs_types_and_probes(tmp_path: Path) -> None:
+    # The runner itself, without the sandbox: what reaches the ranking from each test and probe.
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text(
+        "def first(xs: list[int]) -> float:\n"
+        "    return xs[0]\n\n\n"
+        "def pair(n: int) -> tuple[int, int]:\n"
+        "    return (n, first([n]))\n\n\n"
+        "def names(n: int) -> set[str]:\n"
+        "    return {str(i) for i in range(n)}\n"
+    )
+    tests = [
+        {"id": "t1", "code": "from pkg.mod import first\nassert first([2.5]) == 2.5\n"},
+        {"id": "t2", "code": "from pkg.mod import first\nassert first([3]) == 4\n"},
+        {"id": "t3", "code": "from pkg.mod import pair\nassert pair(1) == (1, 1)\n"},
+        {"id": "t4", "code": "from pkg.mod import names\nassert names(3) == {'0', '1', '2'}\n"},
+    ]
+    probes = [["first", "[[]]"], ["first", "[[1.5]]"], ["nope", "[1]"], ["first", "[oops"]]
+    payload = tmp_path / "tests.json"
+    payload.write_text(json.dumps({"tests": tests, "probes": probes}))
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(RUNNERS / "gauntlet_untrusted.py"),
+            str(payload),
+            str(out),
+            "2",
+            str(tmp_path / "pkg" / "mod.py"),
+            "pkg.mod",
+            "mod",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{RUNNERS}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    tests_out = {item["id"]: item for item in lines if "id" in item}
+    assert tests_out["t1"]["status"] == "pass" and tests_out["t1"]["calls"] == ["first=float(2.5)"]
+    # An int where the annotation says float is marked; the failing test still records it.
+    assert tests_out["t2"]["status"] == "fail" and tests_out["t2"]["calls"] == ["first=~3"]
+    # Only the test's own call counts, not pair's inner call of first.
+    assert tests_out["t3"]["calls"] == ["pair=(1, 1)"]
+    assert tests_out["t4"]["calls"] == ["names=set{'0', '1', '2'}"]
+    assert [item["out"] for item in lines if "probe" in item] == [
+        "first!IndexError",
+        "first=float(1.5)",
+        "missing",
+        "",
+    ]
+
+
+def test_output_signatures_keep_the_type_mark_when_hashed() -> None:
+    short = output_signature(["f=~3"])
+    assert short == "f=~3"
+    long = output_signature(["f=~" + "x" * 200])
+    assert long.startswith("~#") and len(long) < 40
+    assert output_signature(["f=" + "x" * 200]).startswith("#")
+    assert module_names("src/pkg/__init__.py") == ["src.pkg", "pkg"]
+    assert module_names("calc/core.py") == ["calc.core", "core"]
+    assert module_names("notes.txt") == []
