@@ -152,9 +152,14 @@ def interpret(
     """Per-test outcomes from the grader's own report; never from the exit code."""
     # SIGALRM is how a warm runner's own test deadline ends it.
     timed_out = res.timed_out or res.returncode == 128 + signal.SIGALRM
-    if timed_out:
+    # SIGXCPU: the CPU-seconds limit ran out first (it counts from the runner's start).
+    out_of_cpu = res.returncode in (128 + signal.SIGXCPU, -signal.SIGXCPU)
+    if timed_out or out_of_cpu:
+        why = (
+            "(CPU time limit exceeded)" if out_of_cpu and not timed_out else f"after {timeout_s:g}s"
+        )
         return TestRun(
-            problem=f"tests timed out after {timeout_s:g}s",
+            problem=f"tests timed out {why}",
             timed_out=True,
             duration_s=res.duration_s,
             isolated=res.isolated,

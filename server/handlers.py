@@ -274,9 +274,9 @@ async def resolve_code_action(ls: GauntletServer, action: types.CodeAction) -> t
     try:
         await asyncio.wait_for(job.done.wait(), timeout=limit)
     except TimeoutError:
-        ls.show(
-            f"gauntlet: still grading after {limit:g}s; nothing applied",
-        )
+        # Say which half is slow: a model that does not answer is not a slow grader.
+        doing = "grading" if job.state == "grading" else "waiting for the model"
+        ls.show(f"gauntlet: still {doing} after {limit:g}s; nothing applied")
         return action
     doc = ls.workspace.text_documents.get(job.key.uri)
     final = ls.action_for(job, doc.version if doc else None)

@@ -106,6 +106,7 @@ class GauntletServer(LanguageServer):
         self._engines_lock = threading.Lock()
         self._closing = False
         self._engine_locks: dict[Path, asyncio.Lock] = {}
+        self._building: dict[Path, asyncio.Future[Engine]] = {}
         self.jobs: dict[JobKey, Job] = {}
         self.jobs_by_id: dict[str, Job] = {}
         self.last_job: Job | None = None
@@ -221,7 +222,20 @@ class GauntletServer(LanguageServer):
         async with lock:
             engine = self.engines.get(root)
             if engine is None:
-                engine = await asyncio.to_thread(self._new_engine, root)
+                # One build per root, shielded: the job that started it may be cancelled by the
+                # next keystroke, and the next job must wait for this build, not start another
+                # (each abandoned one would leave its snapshot behind).
+                building = self._building.get(root)
+                if building is None:
+                    building = asyncio.ensure_future(asyncio.to_thread(self._new_engine, root))
+                    # Its error is read here too, in case every job that waited was cancelled.
+                    building.add_done_callback(lambda f: f.cancelled() or f.exception())
+                    self._building[root] = building
+                try:
+                    engine = await asyncio.shield(building)
+                finally:
+                    if building.done():
+                        self._building.pop(root, None)
                 self.log_line(
                     f"gauntlet: graders ready for {root} (interpreter {engine.interpreter.path}, "
                     f"{'isolated' if engine.sandbox.isolated else 'NOT isolated: ' + engine.sandbox.reason})"

@@ -169,6 +169,8 @@ async def test_endpoint_fault_gives_one_clear_message(
     assert "\n" not in message and message.count(words) == 1
     assert WRONG_KEY not in message
     assert all(WRONG_KEY not in m.message for m in client.log_messages)
+    # A model that never answers is not reported as slow grading.
+    assert not [m for m in client.messages if "still grading" in m.message]
     assert session.stub is not None
     if fault in ("401", "404", "429", "hang"):
         # A rejected key or an unknown model is not retried; a rate limit is, then given up.

@@ -81,3 +81,33 @@ def test_test_files_go_the_cold_way() -> None:
     assert WarmPool.usable("calc/core.py")
     assert not WarmPool.usable("tests/test_core.py")
     assert not WarmPool.usable("tests/conftest.py")
+
+
+@pytest.mark.parametrize(
+    ("returncode", "timed_out", "words"),
+    [
+        (None, True, "timed out after 8s"),
+        (128 + 14, False, "timed out after 8s"),  # SIGALRM: a warm runner's own deadline
+        (128 + 24, False, "timed out (CPU time limit exceeded)"),  # SIGXCPU
+        (0, False, "ended without a report (exit code 0)"),  # os._exit(0) before the report
+    ],
+)
+def test_a_run_without_a_report_is_never_a_pass(
+    returncode: int | None, timed_out: bool, words: str
+) -> None:
+    from gauntlet.graders.pytest_tests import interpret
+    from gauntlet.graders.sandbox_run import SandboxResult
+
+    res = SandboxResult(
+        returncode=returncode,
+        stdout=b"",
+        stderr=b"bye\n",
+        timed_out=timed_out,
+        output_truncated=False,
+        duration_s=1.0,
+        isolated=True,
+        killed_reason=None,
+    )
+    run = interpret(res, None, (), "n0nce", 8)
+    assert words in run.problem
+    assert not run.outcomes
