@@ -132,6 +132,10 @@ def normalized(source: str) -> str | None:
         return None
 
 
+MAX_BASELINES = 32
+"""Baselines (the current file's findings and test results) kept per engine, most recent first."""
+
+
 class Engine:
     """Long-lived graders for one workspace: a snapshot, warm tool workers and a sandbox."""
 
@@ -274,7 +278,9 @@ class Engine:
     def baseline(self, rel_path: str, current: str) -> Baseline:
         key = (rel_path, hashlib.sha256(current.encode()).hexdigest())
         with self._lock:
-            cached = self._baselines.get(key)
+            cached = self._baselines.pop(key, None)
+            if cached is not None:
+                self._baselines[key] = cached  # most recently used goes last
         if cached is not None:
             return cached
         # The test run (sandbox start, pytest import) and the static tools overlap.
@@ -298,6 +304,9 @@ class Engine:
         base = Baseline(text=current, findings=findings, tests=run, test_files=tests)
         with self._lock:
             self._baselines[key] = base
+            # A typist makes a new text per keystroke: keep the most recent ones only.
+            while len(self._baselines) > MAX_BASELINES:
+                del self._baselines[next(iter(self._baselines))]
         return base
 
     def grade(

@@ -480,3 +480,25 @@ def test_huge_files_are_bounded(tmp_path: Path, engines: list[Engine]) -> None:
     engines.append(engine)
     assert report.selected == "good", report.verdicts[0].checks
     assert time.monotonic() - started < 120
+
+
+def test_baselines_are_bounded(tmp_path: Path) -> None:
+    """One baseline per keystroke's text would grow without end; only the recent ones are kept."""
+    from gauntlet.graders import select as select_mod
+
+    ws = workspace(tmp_path, tests=False)
+    engine = Engine(ws, graders=(), warm=False)
+    try:
+        source = (ws / REL).read_text()
+        texts = [source + f"\nVERSION = {i}\n" for i in range(select_mod.MAX_BASELINES + 8)]
+        first = engine.baseline(REL, texts[0])
+        for text in texts[1:]:
+            engine.baseline(REL, text)
+            # The first text stays in use (the user returned to it): it must not be evicted.
+            assert engine.baseline(REL, texts[0]) is first
+        assert len(engine._baselines) == select_mod.MAX_BASELINES
+        assert engine.baseline(REL, texts[-1]) is engine.baseline(REL, texts[-1])
+        assert engine.baseline(REL, texts[1]) is not None  # evicted, computed again
+        assert len(engine._baselines) == select_mod.MAX_BASELINES
+    finally:
+        engine.close()
