@@ -8,9 +8,11 @@ chunk. The server's own counters come from the read-only `gauntlet.stats` comman
 
 Reports: requests answered, jobs started/completed/cancelled, leaked processes (children of the
 server after the run that are not its long-lived graders: the mypy worker and warm test runners),
-threads and asyncio tasks against the steady state, resident memory at start, after 10 % and at the
-end, the code-action response time (p50/p99), and whether the server then exits cleanly, leaving
-nothing in its private TMPDIR.
+leaked threads (beyond the steady state, not counting on-demand workers of bounded pools) and
+asyncio tasks, resident memory at start, after 10 % and at the end, the code-action response time
+(p50/p99), and whether the server then exits cleanly, leaving nothing in its private TMPDIR.
+Exits 1 when a request went unanswered, a process or thread leaked, a job still runs or the
+server did not exit cleanly.
 
 Usage: python bench/soak.py [--requests N] [--edit-ratio R] [--pause-ms MS] [--stream-delay-ms MS]
                             [--settle-every K] [--json OUT]
@@ -356,6 +358,7 @@ def table(r: dict[str, Any]) -> str:
             f"{start['threads']} / {end['threads']} ({end['threads'] - start['threads']:+d}"
             f"{_grown(start, end)})",
         ),
+        ("leaked threads (not workers of a bounded pool)", str(leaked_threads(start, end))),
         ("asyncio tasks: steady state / end", f"{start['tasks']} / {end['tasks']}"),
         ("open file descriptors: steady state / end", f"{start['fds']} / {end['fds']}"),
         (
@@ -382,6 +385,18 @@ def _grown(start: dict[str, Any], end: dict[str, Any]) -> str:
     after = Counter(_kind(n) for n in end["threadNames"])
     grown = [f"{k} {after[k] - before[k]:+d}" for k in sorted(after) if after[k] != before[k]]
     return ": " + ", ".join(grown) if grown else ""
+
+
+POOLED = ("asyncio", "gauntlet-grade")
+"""Thread kinds that belong to bounded pools which start workers on demand: the event loop's
+default executor (at most min(32, CPUs + 4) threads) and the engine's grading pool."""
+
+
+def leaked_threads(start: dict[str, Any], end: dict[str, Any]) -> int:
+    """Threads at the end beyond the steady state, not counting on-demand workers of bounded pools."""
+    before = Counter(_kind(n) for n in start["threadNames"])
+    after = Counter(_kind(n) for n in end["threadNames"])
+    return sum(max(0, after[k] - before[k]) for k in after if k not in POOLED)
 
 
 def _kind(name: str) -> str:
@@ -427,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         result["answered"] == args.requests
         and not result["leaked_processes"]
         and result["end"]["jobs"]["running"] == 0
-        and result["end"]["threads"] <= result["start"]["threads"]
+        and leaked_threads(result["start"], result["end"]) == 0
         and result["exit_code"] == 0
     )
     return 0 if ok else 1
