@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.openai_stub import OpenAIStub  # noqa: E402
+from tests.procinfo import descendants  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "calc"
 CORE = (FIXTURE / "calc" / "core.py").read_text()
@@ -66,35 +67,9 @@ GRADERS = ("gauntlet.graders.mypy_worker", "gauntlet_zygote.py")
 """Command-line marks of the server's long-lived graders (the mypy worker, warm test runners)."""
 
 
-def children(pid: int) -> dict[int, str]:
-    """Every live process below `pid` (zombies excluded), with its command line."""
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if stat[0] != "Z":
-            parents[int(entry)] = int(stat[1])
-            commands[int(entry)] = cmd
-    found: dict[int, str] = {}
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, ppid in parents.items():
-            if ppid == parent and child not in found:
-                found[child] = commands[child]
-                frontier.append(child)
-    return found
-
-
 def leaked(pid: int) -> list[str]:
     """Direct children of the server that are not one of its long-lived graders."""
-    tree = children(pid)
+    tree = descendants(pid)
     direct = {p: c for p, c in tree.items() if _ppid(p) == pid}
     out = []
     for child, cmd in direct.items():
@@ -255,7 +230,7 @@ class Soak:
         stable_since = time.monotonic()
         while time.monotonic() - started < timeout_s:
             stats = await self.stats()
-            tree = tuple(sorted(children(self.pid)))
+            tree = tuple(sorted(descendants(self.pid)))
             if tree != last or stats["jobs"]["running"]:
                 last, stable_since = tree, time.monotonic()
             elif time.monotonic() - stable_since > 3:
@@ -444,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         and result["end"]["jobs"]["running"] == 0
         and leaked_threads(result["start"], result["end"]) == 0
         and result["exit_code"] == 0
+        and not result["tmp_left"]
     )
     return 0 if ok else 1
 

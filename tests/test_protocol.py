@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.openai_stub import OpenAIStub
+from tests.procinfo import descendants
 from tests.test_lsp import CORE, GOOD, MEAN_LINE
 
 FIXTURE = Path(__file__).parent / "fixtures" / "calc"
@@ -326,32 +327,6 @@ def test_edits_racing_with_jobs(tmp_path: Path, ws: Path) -> None:
         finally:
             client.close()
             shutil.rmtree(client.tmpdir, ignore_errors=True)
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """Every live process below `pid`, with its command line."""
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if stat[0] != "Z":
-            parents[int(entry)] = int(stat[1])
-            commands[int(entry)] = cmd
-    found: dict[int, str] = {}
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, ppid in parents.items():
-            if ppid == parent and child not in found:
-                found[child] = commands[child]
-                frontier.append(child)
-    return found
 
 
 def mentioning(*needles: str) -> dict[int, str]:
