@@ -1,8 +1,9 @@
 """mypy as a grader, through a long-lived worker process per project snapshot.
 
 The worker (`mypy_worker.py`) keeps mypy imported and its incremental cache warm, so each candidate
-costs one incremental check rather than a cold start. The cache lives in a private temp directory,
-never in the workspace. A worker crash, a timeout or an unparseable answer is an `error` verdict.
+costs one incremental check rather than a cold start. It starts with the grader and builds the
+project right away, so its cold build overlaps the other graders' first runs. The cache lives in a
+private temp directory, never in the workspace. A worker crash, a timeout or an unparseable answer is an `error` verdict.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class MypyGrader:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._cache = Path(tempfile.mkdtemp(prefix="gauntlet-mypy-"))
+        # Start now: the worker's cold build overlaps the other graders' first runs.
+        try:
+            self._start(prime=True)
+        except GraderError:
+            log.debug("mypy worker did not start early", exc_info=True)
 
     @property
     def configured(self) -> bool:
@@ -45,7 +51,7 @@ class MypyGrader:
     def is_gate(self, finding: Finding) -> bool:
         return self.configured or finding.code in ALWAYS_GATE
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self, prime: bool = False) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
         argv = [
@@ -56,6 +62,8 @@ class MypyGrader:
             str(self.ctx.interpreter.path),
             str(self._cache),
         ]
+        if prime:
+            argv.append(self.ctx.rel_path)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MYPY")}
         # The worker's mirror of the snapshot goes inside our cache directory: a worker that is
         # killed (timeout, close) cannot clean up after itself, and close() removes the lot.

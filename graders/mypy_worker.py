@@ -1,13 +1,17 @@
 """A long-lived mypy process: type-checks candidate text for one project, incrementally.
 
-Runs as `python -m gauntlet.graders.mypy_worker SNAPSHOT PYTHON CACHE_DIR`; reads one JSON request per
+Runs as `python -m gauntlet.graders.mypy_worker SNAPSHOT PYTHON CACHE_DIR [PRIME_REL]`; with PRIME_REL
+it first builds the project as it is (`Worker.prime`), then reads one JSON request per
 line on stdin (`{"path": REL, "text": STR}`) and answers one JSON line on stdout
 (`{"errors": [mypy JSON error objects]}` or `{"crash": STR}`).
 
 mypy's incremental cache trusts a file whose mtime and size match its cache entry, and handing mypy
 the text in memory (`BuildSource.text`) is not re-checked against a warm cache. So the worker keeps
 its own mirror of the snapshot, writes each candidate there and stamps it with an mtime no earlier
-candidate had: mypy then hashes the content and re-checks whatever changed.
+candidate had: mypy then hashes the content and re-checks whatever changed. The command line is
+parsed (sources found, config read) once per file and mirror state, and the mirror is brought back
+to the snapshot only when the snapshot changed or another file is asked about: a check costs
+mypy's incremental build and little else.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gauntlet.graders.workspace import Snapshot
+from gauntlet.graders.workspace import Snapshot, iter_files
+
+if TYPE_CHECKING:
+    from mypy.modulefinder import BuildSource
+    from mypy.options import Options
 
 _FLAGS = [
     "--output",
@@ -34,7 +42,9 @@ _FLAGS = [
 
 class Worker:
     def __init__(self, snapshot: Path, python: str, cache_dir: str) -> None:
+        self.source = snapshot
         self.mirror = Snapshot(snapshot)
+        self.seen = _signature(snapshot)
         self.flags = [*_FLAGS, "--cache-dir", cache_dir]
         if os.path.realpath(python) != os.path.realpath(sys.executable):
             self.flags += ["--python-executable", python]
@@ -43,6 +53,38 @@ class Worker:
         self.targets = [] if _configured_files() else ["--", "."]
         # Whole seconds, because mypy compares int(st_mtime) with its cache entry.
         self.stamp = 1_000_000_000
+        self.last_rel = ""
+        self.parsed: tuple[str, list[BuildSource], Options] | None = None
+
+    def _sources(self, rel: str, target: Path) -> tuple[list[BuildSource], Options]:
+        """The build's sources and options for `rel`: read once per mirror state, as the command
+        line would give them (they depend on the config and the files, not on the candidate)."""
+        from mypy.fscache import FileSystemCache
+        from mypy.main import process_options
+
+        if self.parsed is None or self.parsed[0] != rel:
+            fscache = FileSystemCache()
+            sources, options = process_options(self.flags + self.targets, fscache=fscache)
+            if not any(s.path and os.path.abspath(s.path) == str(target) for s in sources):
+                sources, options = process_options([*self.flags, "--", rel], fscache=fscache)
+            self.parsed = (rel, sources, options)
+        return self.parsed[1], self.parsed[2]
+
+    def prime(self, rel: str) -> None:
+        """Build the project as it is before the first request: the cold build (imports, the
+        standard library's stubs, every module) overlaps whatever the grader does meanwhile, and the
+        first request is an incremental build. What it reports does not matter."""
+        from mypy import build
+        from mypy.fscache import FileSystemCache
+
+        target = self.mirror.root / rel
+        if not target.is_file():
+            return
+        try:
+            sources, options = self._sources(rel, target)
+            build.build(sources, options, fscache=FileSystemCache())
+        except BaseException:  # the first request meets it again, and reports it
+            self.parsed = None
 
     def check(self, rel: str, text: str) -> list[dict[str, Any]]:
         from mypy import build
@@ -50,16 +92,22 @@ class Worker:
         from mypy.fscache import FileSystemCache
         from mypy.main import process_options
 
-        self.mirror.refresh()
+        # The mirror holds the last candidate of the last file asked about and the snapshot as it
+        # was: bring it back to the snapshot when either changed (stat only, when nothing did).
+        seen = _signature(self.source)
+        if seen != self.seen or (self.last_rel and rel != self.last_rel):
+            self.mirror.refresh()
+            self.seen = seen
+            self.parsed = None
+        self.last_rel = rel
         target = self.mirror.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         self.stamp += 1
         os.utime(target, (self.stamp, self.stamp))
+        # A fresh file-system cache per build: it remembers file contents.
         fscache = FileSystemCache()
-        sources, options = process_options(self.flags + self.targets, fscache=fscache)
-        if not any(s.path and os.path.abspath(s.path) == str(target) for s in sources):
-            sources, options = process_options([*self.flags, "--", rel], fscache=fscache)
+        sources, options = self._sources(rel, target)
         try:
             result = build.build(sources, options, fscache=fscache)
         except CompileError as exc:
@@ -79,6 +127,18 @@ class Worker:
                 # A blocking error or a crash that the JSON formatter did not produce.
                 errors.append({"raw": line})
         return errors
+
+
+def _signature(root: Path) -> list[tuple[str, int, int]]:
+    """The snapshot's files by path, size and mtime: whether it changed, without reading it."""
+    out: list[tuple[str, int, int]] = []
+    for path in iter_files(root):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        out.append((path.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
+    return out
 
 
 def _blames(messages: list[str], rel: str) -> bool:
@@ -112,6 +172,8 @@ def main() -> int:
     sys.stdout = sys.stderr
     worker = Worker(Path(snapshot), python, cache_dir)
     try:
+        if len(sys.argv) > 4:
+            worker.prime(sys.argv[4])
         for raw in sys.stdin:
             try:
                 req = json.loads(raw)

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -165,6 +166,9 @@ class SandboxJob:
         self._extras = extras
         self._lock = threading.Lock()
         self._runs = 0
+        self._pgid: int | None = None
+        self._killed = False
+        self._kill_lock = threading.Lock()
         self.extras_dir = Path(jobdir, "extras")
         """Holds the `extras` files; read-only to the code."""
         self.out_dir = Path(jobdir, "out")
@@ -217,18 +221,63 @@ class SandboxJob:
         with self._lock:
             # Fresh state per run: nothing the code left behind is seen by the next run.
             clear_dir(str(self.out_dir))
-            if self._tools is not None and self._mounts is not None:
-                return run_bwrap(
-                    self._tools, self._mounts, argv, env, stdin, lim, workdir, on_stdout
-                )
-            if self._runs:
-                self._copy_root()
-                self._write_extras()
-            self._runs += 1
-            scratch = os.path.join(self._jobdir, "scratch")
-            remove_tree(scratch)
-            os.mkdir(scratch, 0o700)
-            return run_plain(argv, env, stdin, lim, workdir, scratch, on_stdout)
+            if self._killed:
+                return self._killed_result()
+            try:
+                if self._tools is not None and self._mounts is not None:
+                    return run_bwrap(
+                        self._tools,
+                        self._mounts,
+                        argv,
+                        env,
+                        stdin,
+                        lim,
+                        workdir,
+                        on_stdout,
+                        self._started,
+                    )
+                if self._runs:
+                    self._copy_root()
+                    self._write_extras()
+                self._runs += 1
+                scratch = os.path.join(self._jobdir, "scratch")
+                remove_tree(scratch)
+                os.mkdir(scratch, 0o700)
+                return run_plain(argv, env, stdin, lim, workdir, scratch, on_stdout, self._started)
+            except SandboxError:
+                if self._killed:  # killed while the sandbox was starting
+                    return self._killed_result()
+                raise
+            finally:
+                with self._kill_lock:
+                    self._pgid = None
+
+    def _killed_result(self) -> SandboxResult:
+        return SandboxResult(
+            None,
+            b"",
+            b"gauntlet: the run was stopped\n",
+            False,
+            False,
+            0.0,
+            self._tools is not None,
+            "killed",
+        )
+
+    def _started(self, pgid: int) -> None:
+        with self._kill_lock:
+            self._pgid = pgid
+            if self._killed:
+                _killpg(pgid)
+
+    def kill(self) -> None:
+        """End the job's run now (its whole process tree), and any run it starts from now on:
+        for work nobody waits for any more (a cancelled job, a runner at shutdown). The run
+        returns as if it was killed; its files go with the job as usual."""
+        with self._kill_lock:
+            self._killed = True
+            if self._pgid is not None:
+                _killpg(self._pgid)
 
     def add_extra(self, name: str, data: str | bytes) -> None:
         """Publish one more read-only file to code that is already running (e.g. a warm test runner
@@ -245,6 +294,13 @@ class SandboxJob:
         parts = split_relpath(name)
         with open_dir(self.out_dir) as fd:
             return read_regular(fd, parts, max_bytes)
+
+
+def _killpg(pgid: int) -> None:
+    # The launcher leads its own session: in bwrap's case its PID namespace (and everything in
+    # it) dies with it; otherwise the run's own clean-up kills what left the group.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def describe() -> str:

@@ -92,8 +92,11 @@ def run_bwrap(
     lim: Limits,
     cwd: str,
     on_stdout: Callable[[bytes], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> SandboxResult:
-    """Run under bubblewrap; the out tmpfs is copied to mounts.out before the namespace dies."""
+    """Run under bubblewrap; the out tmpfs is copied to mounts.out before the namespace dies.
+
+    `on_start` gets the process group of the launcher as soon as it runs (see SandboxJob.kill)."""
     host_uid = bw.UID_POOL.acquire() if tools.as_root else None
     info_r, info_w = os.pipe()
     block_r, block_w = os.pipe()
@@ -128,6 +131,8 @@ def run_bwrap(
     finally:
         for fd in (info_w, block_r, sec_r, status_w, go_r):
             os.close(fd)
+    if on_start is not None:
+        on_start(proc.pid)
     pump = Pump(proc, stdin, lim.output_bytes, on_stdout)
     child_pidfd = -1
     rc: int | None = None
@@ -202,6 +207,7 @@ def run_plain(
     cwd: str,
     scratch: str,
     on_stdout: Callable[[bytes], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> SandboxResult:
     """Unisolated fallback: rlimits, a new session, and a kill of the group and marked strays."""
     home, tmp = os.path.join(scratch, "home"), os.path.join(scratch, "tmp")
@@ -232,6 +238,8 @@ def run_plain(
         return SandboxResult(
             status, b"", f"{exc}\n".encode(), False, False, time.monotonic() - start, False, None
         )
+    if on_start is not None:
+        on_start(proc.pid)
     pump = Pump(proc, stdin, lim.output_bytes, on_stdout)
     pidfd = os.pidfd_open(proc.pid)
     try:

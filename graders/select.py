@@ -178,7 +178,7 @@ class Engine:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._close_pools()
+        self._close_pools(wait_s=2.0)
         with self._lock:
             graders = [g for gs in self._graders.values() for g in gs]
             self._graders.clear()
@@ -215,6 +215,8 @@ class Engine:
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
+                # One runner for the current file's run, and one for each candidate graded at
+                # once: they warm while the static graders start cold.
                 pool = WarmPool(
                     self.sandbox,
                     self.snapshot.root,
@@ -223,7 +225,7 @@ class Engine:
                     tests,
                     self.test_limits,
                     size=self.warm_runners,
-                    initial=1,
+                    initial=1 + self.workers,
                 )
                 self._pools[key] = pool
         return pool.run(content)
@@ -242,12 +244,13 @@ class Engine:
         for pool in pools:
             pool.top_up()
 
-    def _close_pools(self) -> None:
+    def _close_pools(self, wait_s: float = 0.0) -> None:
         with self._lock:
             pools = list(self._pools.values())
             self._pools.clear()
+        deadline = time.monotonic() + wait_s
         for pool in pools:
-            pool.close()
+            pool.close(wait_s=max(0.0, deadline - time.monotonic()))
 
     def graders_for(self, rel_path: str) -> list[StaticGrader]:
         with self._lock:
@@ -591,8 +594,25 @@ def _failure_summary(v: Verdict) -> str:
     return "not verified"
 
 
+class _Halt(threading.Event):
+    """Set by the round itself (the job stopped sampling, or was cancelled), or by the job's event.
+
+    A candidate whose grading sees it set skips its remaining checks and is not verified.
+    """
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        super().__init__()
+        self._outer = outer
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self._outer is not None and self._outer.is_set())
+
+
 class Round:
-    """One grading round: candidates graded concurrently as they are submitted, then ranked."""
+    """One grading round: candidates graded concurrently as they are submitted, then ranked.
+
+    `submit` is called from one thread (the job's); `peek` and `cancel` may be called from any.
+    """
 
     def __init__(
         self,
@@ -606,7 +626,8 @@ class Round:
         self.engine = engine
         self.rel_path = rel_path
         self.current = current
-        self.cancel = cancel
+        self.cancel_event = cancel
+        """The job's cancel event: set, the round stops grading and `finish` raises Cancelled."""
         self.progress = progress
         self.started = time.perf_counter()
         self.verdicts: list[Verdict] = []
@@ -614,6 +635,12 @@ class Round:
         self._futures: list[Future[None]] = []
         self._expected = expected
         self._done = 0
+        self._graded: dict[str, float] = {}
+        """Candidates whose grading completed (not halted) -> seconds their checks took."""
+        self._waited: dict[str, float] = {}
+        """Candidates -> seconds from their submission to the start of their checks."""
+        self._submitted: dict[str, float] = {}
+        self._halt = _Halt(cancel)
         self._lock = threading.Lock()
         # The baseline is computed once per (file, text) and shared by every round on it.
         self._base: Future[Baseline] = engine._pool.submit(engine.baseline, rel_path, current)
@@ -622,36 +649,114 @@ class Round:
     def submit(self, candidate: Candidate) -> Future[None] | None:
         """Queue a candidate for grading; returns None for duplicates and unchanged candidates."""
         v = Verdict(id=candidate.id, content=candidate.content)
-        self.verdicts.append(v)
         if v.content.replace("\r\n", "\n") == self._current_norm:
             v.unchanged = True
-            return None
         key = normalized(v.content) or ("unparsed:" + v.content)
-        if key in self._unique:
-            v.duplicate_of = self._unique[key].id
-            return None
-        self._unique[key] = v
-        fut = self.engine._pool.submit(self._grade, v)
-        self._futures.append(fut)
+        with self._lock:
+            self.verdicts.append(v)
+            if v.unchanged:
+                return None
+            if key in self._unique:
+                v.duplicate_of = self._unique[key].id
+                return None
+            self._unique[key] = v
+            self._submitted[v.id] = time.perf_counter()
+            fut = self.engine._pool.submit(self._grade, v)
+            self._futures.append(fut)
         return fut
+
+    @property
+    def graded(self) -> int:
+        """How many distinct candidates have been graded so far."""
+        with self._lock:
+            return len(self._graded)
+
+    def cancel(self) -> None:
+        """Drop the round's queued work and stop its running candidates at their next check.
+
+        The baseline goes first: a fast typist cancels a job per keystroke, and queued baselines
+        would hold up the job the user finally waits for. A baseline already running finishes.
+        Sets the job's cancel event too, so `finish` raises Cancelled.
+        """
+        self._base.cancel()
+        with self._lock:
+            futures = list(self._futures)
+        for fut in futures:
+            fut.cancel()
+        self._halt.set()
+        if self.cancel_event is not None:
+            self.cancel_event.set()
 
     def _grade(self, v: Verdict) -> None:
         base = self._base.result()
-        self.engine._grade_one(self.rel_path, base, v, self.cancel)
+        t0 = time.perf_counter()
+        with self._lock:
+            self._waited[v.id] = t0 - self._submitted[v.id]
+        self.engine._grade_one(self.rel_path, base, v, self._halt)
         with self._lock:
             self._done += 1
             done = self._done
+            if not self._halt.is_set():
+                self._graded[v.id] = time.perf_counter() - t0
         if self.progress:
             self.progress("grading", done, max(self._expected, len(self._futures)))
 
-    def finish(self, untrusted: Sequence[UntrustedTest] = ()) -> Report:
-        """Wait for every submitted candidate, run the untrusted tests on the verified ones, rank."""
+    def peek(self, *, prefix: bool = False) -> Report | None:
+        """The ranking of the candidates graded so far, without waiting for the others.
+
+        No untrusted tests run. Candidates still being graded (and their duplicates) are left
+        out; with `prefix`, so is every candidate submitted after the first one still being
+        graded, so that the report covers the first k samples whatever order grading finished
+        in. The round's own verdicts are not touched (the report holds copies): this is safe
+        from any thread while candidates are submitted and graded. None until the baseline is in
+        and a candidate is graded.
+        """
+        if not self._base.done() or self._base.cancelled() or self._base.exception() is not None:
+            return None
         base = self._base.result()
-        for fut in self._futures:
-            fut.result()
-        _check_cancel(self.cancel)
+        with self._lock:
+            graded = dict(self._graded)
+            verdicts = list(self.verdicts)
+        if not graded:
+            return None
+        settled: list[Verdict] = []
+        for v in verdicts:
+            if v.unchanged or (v.duplicate_of or v.id) in graded:
+                settled.append(v)
+            elif prefix:
+                break
+        copies = self._settle([replace(v, checks=dict(v.checks)) for v in settled], graded)
+        selected = self.engine._rank(base, copies, ())
+        return self._report(selected, copies, graded)
+
+    def finish(
+        self, untrusted: Sequence[UntrustedTest] = (), *, graded_only: bool = False
+    ) -> Report:
+        """Wait for every submitted candidate, run the untrusted tests on the verified ones, rank.
+
+        With `graded_only` (sampling stopped early), rank only the candidates graded by now:
+        queued ones never start, running ones stop at their next check, and neither is reported.
+        """
+        base = self._base.result()
+        if graded_only:
+            with self._lock:
+                graded = dict(self._graded)
+            self._halt.set()
+            with self._lock:
+                futures = list(self._futures)
+            for fut in futures:
+                fut.cancel()
+        else:
+            for fut in self._futures:
+                fut.result()
+            with self._lock:
+                graded = dict(self._graded)
+        _check_cancel(self.cancel_event)
+        verdicts = self._settle(list(self.verdicts), graded if graded_only else None)
         if untrusted:
-            verified = [v for v in self._unique.values() if v.verified]
+            verified = [
+                v for v in verdicts if v.verified and not v.duplicate_of and not v.unchanged
+            ]
             runs = [
                 self.engine._pool.submit(
                     self.engine._untrusted_check, self.rel_path, v.content, untrusted
@@ -660,23 +765,48 @@ class Round:
             ]
             for v, run in zip(verified, runs, strict=True):
                 v.checks["untrusted_tests"] = run.result()
-        for v in self.verdicts:
-            if v.duplicate_of:
-                rep = next(u for u in self._unique.values() if u.id == v.duplicate_of)
-                v.checks = dict(rep.checks)
-                v.verified = rep.verified
+            # Duplicates carry their representative's checks, untrusted tests included.
+            verdicts = self._settle(verdicts, graded if graded_only else None)
+        selected = self.engine._rank(base, verdicts, untrusted)
+        return self._report(selected, verdicts, graded)
+
+    def _settle(self, verdicts: list[Verdict], graded: dict[str, float] | None) -> list[Verdict]:
+        """Give duplicates their representative's checks and unchanged ones their refusal; with
+        `graded`, keep only the candidates graded (and the duplicates of those)."""
+        by_id = {v.id: v for v in verdicts}
+        out: list[Verdict] = []
+        for v in verdicts:
             if v.unchanged:
                 v.checks = {
                     "syntax": Check(
                         "fail", "identical to the current file: it changes nothing", gate=True
                     )
                 }
-        selected = self.engine._rank(base, self.verdicts, untrusted)
+            elif v.duplicate_of:
+                rep = by_id.get(v.duplicate_of)
+                if rep is None or (graded is not None and rep.id not in graded):
+                    continue
+                v.checks = dict(rep.checks)
+                v.verified = rep.verified
+            elif graded is not None and v.id not in graded:
+                continue
+            out.append(v)
+        return out
+
+    def _report(
+        self, selected: str | None, verdicts: list[Verdict], graded: dict[str, float]
+    ) -> Report:
+        with self._lock:
+            waited = {cid: round(self._waited.get(cid, 0.0), 4) for cid in graded}
         return Report(
             selected=selected,
-            verdicts=self.verdicts,
+            verdicts=verdicts,
             rel_path=self.rel_path,
             current=self.current,
-            timings={"total_s": round(time.perf_counter() - self.started, 4)},
+            timings={
+                "total_s": round(time.perf_counter() - self.started, 4),
+                "grade_s": {cid: round(s, 4) for cid, s in graded.items()},
+                "wait_s": waited,
+            },
             isolated=self.engine.sandbox.isolated,
         )

@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="gauntlet %(levelname)s %(name)s: %(message)s"
     )
+    # `serve --log-file` lowers the root level for its file; stderr keeps the level asked for
+    # here (a client that never reads stderr must not fill the pipe and freeze the server).
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
     code: int = args.func(args)
     return code
 

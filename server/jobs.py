@@ -3,6 +3,16 @@
 A job asks the model for N candidates (and, optionally, tests), splices each reply into the module
 as soon as it is complete, hands it to the grading round at once (grading overlaps generation), then
 ranks. Cancelling the job cancels its HTTP requests and tells the graders to stop.
+
+Early stop: each time a candidate finishes grading while replies still stream, the job ranks what
+is graded so far (`Round.peek`) and applies the adaptive rule (`graders.differential.ADAPTIVE_RULE`:
+the selected candidate's behaviour is a clear majority, P(p > 1/2) > 0.95 for
+p ~ Beta(agree + 1, against + 1); with no dissent, 4 verified candidates), to the replies in the
+order they completed up to the first one still being graded. When it holds, the
+job closes the model's streams (no more tokens are spent) and offers the best of the candidates
+graded by then; candidates still being graded are dropped. Without untrusted tests
+(which run only once sampling is over), behaviour means which project tests a candidate fixes.
+`GAUNTLET_EARLY_STOP=0` in the server's environment turns this off (for comparisons).
 """
 
 from __future__ import annotations
@@ -11,12 +21,12 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from gauntlet.graders.select import Candidate, Engine, Report, Round, UntrustedTest
 from gauntlet.graders.workspace import test_files, tests_for
@@ -28,7 +38,7 @@ from gauntlet.server.prompts import (
     find_target,
     module_target,
 )
-from gauntlet.server.proposer import Proposer, Usage
+from gauntlet.server.proposer import Proposer, Reply, Usage
 from gauntlet.server.replies import extract_code, extract_tests
 from gauntlet.server.splice import SpliceError, splice
 
@@ -59,6 +69,8 @@ class JobRequest:
     tests: int
     max_tokens: int
     """Token budget of the job; replies past it are dropped and the rest cancelled."""
+    early_stop: bool = field(default_factory=lambda: os.environ.get("GAUNTLET_EARLY_STOP") != "0")
+    """Stop sampling once the candidates graded so far agree by the adaptive rule."""
 
 
 @dataclass
@@ -69,7 +81,8 @@ class Job:
     report: Report | None = None
     target: Target | None = None
     message: str = ""
-    """Why nothing is offered (or what went wrong), one line for the user."""
+    """Why nothing is offered (or what went wrong), one line for the user; for an offered edit,
+    how sampling ended when it stopped early."""
     received: int = 0
     invalid: list[str] = field(default_factory=list)
     """One line per reply that yielded no usable candidate."""
@@ -80,6 +93,14 @@ class Job:
     started: float = field(default_factory=time.monotonic)
     first_verified_s: float | None = None
     finished_s: float | None = None
+    reply_s: dict[int, float] = field(default_factory=dict)
+    """Reply index -> seconds from the job's start to the reply being complete."""
+    stopped_early: bool = False
+    """Sampling stopped before all N replies were in, by the adaptive rule (see `stop`)."""
+    stop: dict[str, Any] | None = None
+    """The adaptive rule's verdict on the candidates graded when sampling stopped early."""
+    used: int = 0
+    """Candidates ranked in the report (duplicates included)."""
     cancel_event: threading.Event = field(default_factory=threading.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -143,13 +164,9 @@ def abandon(grading: Round) -> None:
     The round queues the current file's baseline (static tools and the project's tests) on the
     engine's small pool as soon as it starts. A fast typist cancels a job per keystroke; left
     queued, those baselines would hold up the job the user finally waits for. Candidates already
-    queued stop at once (they check the cancel event); a baseline already running finishes.
+    queued never start, running ones stop at their next check; a baseline already running finishes.
     """
-    # Round has no public cancel yet: reach for its queued futures (baseline first).
-    queued = [getattr(grading, "_base", None), *getattr(grading, "_futures", [])]
-    for future in queued:
-        if isinstance(future, Future):
-            future.cancel()
+    grading.cancel()
 
 
 async def _run(
@@ -188,32 +205,11 @@ async def _run(
         else None
     )
     graded: list[asyncio.Future[None]] = []
+    stopped: _Stop | None = None
     try:
-        # aclosing: leaving the loop early (token budget) closes the generator and its requests now.
+        # aclosing: leaving early (token budget, early stop) closes the generator and its requests.
         async with contextlib.aclosing(proposer.propose(messages, req.candidates)) as replies:
-            async for reply in replies:
-                job.received += 1
-                on_progress(job, f"generating {job.received}/{req.candidates}")
-                if reply.error is not None:
-                    job.failures.append(reply.error.message)
-                    continue
-                code = extract_code(reply.text)
-                if code is None:
-                    job.invalid.append(f"reply {reply.index}: no code found in the reply")
-                    continue
-                try:
-                    content = splice(req.text, code, target)
-                except SpliceError as exc:
-                    job.invalid.append(f"reply {reply.index}: {exc.reason}")
-                    continue
-                fut = grading.submit(Candidate(f"c{reply.index}", content))
-                if fut is not None:
-                    graded.append(asyncio.wrap_future(fut))
-                if proposer.usage.prompt_tokens + proposer.usage.completion_tokens > req.max_tokens:
-                    job.failures.append(
-                        f"stopped at the job's token budget ({req.max_tokens} tokens)"
-                    )
-                    break
+            stopped = await _generate(job, grading, proposer, replies, graded, on_progress)
     except BaseException:
         # Cancelled (or failed) while generating: the tests request must not stream on unheard.
         if tests_task is not None:
@@ -225,6 +221,8 @@ async def _run(
     finally:
         await proposer.aclose()
     job.usage = proposer.usage
+    if stopped is not None:
+        job.stopped_early, job.stop = True, stopped.rule
     untrusted: list[UntrustedTest] = []
     if tests_task is not None:
         if not grading.verdicts:
@@ -246,20 +244,167 @@ async def _run(
         on_progress(job, job.message)
         return
     job.state = "grading"
-    total = len(grading.verdicts)
-    on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
-    for pending in asyncio.as_completed(graded):
-        await pending
+    if stopped is None:
+        total = len(grading.verdicts)
         on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
-    report = await asyncio.to_thread(grading.finish, untrusted)
+        for pending in asyncio.as_completed(graded):
+            await pending
+            on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
+    report = await asyncio.to_thread(grading.finish, untrusted, graded_only=stopped is not None)
     job.report = report
+    job.used = len(report.verdicts)
     job.state = "done"
     if report.selected is not None:
         job.first_verified_s = time.monotonic() - job.started
-        on_progress(job, "verified")
+        if stopped is not None:
+            job.message = (
+                f"verified: stopped early at {stopped.received}/{req.candidates}, "
+                f"top group {stopped.rule['top_group']} of {stopped.verified} agree"
+            )
+        on_progress(job, job.message or "verified")
+        _log_offer(job, report)
     else:
         job.message = no_candidate_message(job)
         on_progress(job, job.message)
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """Why sampling stopped early: the rule's verdict on what was graded, and when."""
+
+    rule: dict[str, Any]
+    received: int
+    """Replies in when it stopped."""
+    verified: int
+    """Verified candidates (duplicates included) among those graded."""
+
+
+async def _next_reply(replies: AsyncIterator[Reply]) -> Reply | None:
+    return await anext(replies, None)
+
+
+async def _generate(
+    job: Job,
+    grading: Round,
+    proposer: Proposer,
+    replies: AsyncIterator[Reply],
+    graded: list[asyncio.Future[None]],
+    on_progress: ProgressFn,
+) -> _Stop | None:
+    """Hand each reply to the grading round as it completes, while earlier ones are graded.
+
+    Returns the early stop when the candidates graded so far settle the choice before the last
+    reply is in; None when every reply came (or the token budget ended sampling).
+    """
+    req = job.request
+    # The next reply is awaited in its own task, so that a candidate finishing its grading can be
+    # looked at while the model still streams.
+    ahead: asyncio.Task[Reply | None] = asyncio.create_task(_next_reply(replies))
+    fresh: set[asyncio.Future[None]] = set()
+    try:
+        while True:
+            waiting: set[asyncio.Future[Any]] = {ahead, *fresh}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            look = False
+            if ahead.done():
+                reply = ahead.result()
+                if reply is None:
+                    return None
+                future, look = _take(job, grading, reply, on_progress)
+                if future is not None:
+                    graded.append(future)
+                    fresh.add(future)
+                if proposer.usage.prompt_tokens + proposer.usage.completion_tokens > req.max_tokens:
+                    job.failures.append(
+                        f"stopped at the job's token budget ({req.max_tokens} tokens)"
+                    )
+                    return None
+                if job.received >= req.candidates:
+                    return None
+                ahead = asyncio.create_task(_next_reply(replies))
+            settled = {f for f in fresh if f.done()}
+            fresh -= settled
+            if req.early_stop and (settled or look):
+                stop = await asyncio.to_thread(_should_stop, grading)
+                if stop is not None:
+                    return _Stop(stop[0], job.received, stop[1])
+    finally:
+        if not ahead.done():
+            # Cancelling the step cancels the generator's HTTP requests; aclosing then finds it
+            # finished.
+            ahead.cancel()
+            await asyncio.wait({ahead})
+        elif not ahead.cancelled():
+            ahead.exception()  # a reply left unread, or a failure already raised: both seen
+
+
+def _take(
+    job: Job, grading: Round, reply: Reply, on_progress: ProgressFn
+) -> tuple[asyncio.Future[None] | None, bool]:
+    """Splice a reply into the module and submit it: its grading, if it needs one, and whether
+    it is a duplicate of a candidate already submitted (a free vote)."""
+    req = job.request
+    assert job.target is not None
+    job.received += 1
+    job.reply_s[reply.index] = time.monotonic() - job.started
+    on_progress(job, f"generating {job.received}/{req.candidates}")
+    if reply.error is not None:
+        job.failures.append(reply.error.message)
+        return None, False
+    code = extract_code(reply.text)
+    if code is None:
+        job.invalid.append(f"reply {reply.index}: no code found in the reply")
+        return None, False
+    try:
+        content = splice(req.text, code, job.target)
+    except SpliceError as exc:
+        job.invalid.append(f"reply {reply.index}: {exc.reason}")
+        return None, False
+    fut = grading.submit(Candidate(f"c{reply.index}", content))
+    if fut is None:
+        return None, True
+    return asyncio.wrap_future(fut), False
+
+
+def _should_stop(grading: Round) -> tuple[dict[str, Any], int] | None:
+    """The adaptive rule on the first replies (in the order they completed) up to the first one
+    still being graded, when it says stop; else None.
+
+    Counting only such a prefix keeps the rule a sequential one: a candidate that is quick to
+    grade (one that fails early, say) cannot lead the vote ahead of the samples before it.
+    """
+    report = grading.peek(prefix=True)
+    if report is None or report.selected is None:
+        return None
+    rule: dict[str, Any] = report.to_json()["adaptive"]
+    if not rule.get("stop"):
+        return None
+    verified = sum(1 for v in report.verdicts if v.verified and not v.unchanged)
+    return rule, verified
+
+
+def _log_offer(job: Job, report: Report) -> None:
+    """One log line with the offer's timing: when its reply came, how long grading it took."""
+    winner = report.selected or ""
+    index = int(winner[1:]) if winner[1:].isdigit() else -1
+    rep = next((v.duplicate_of for v in report.verdicts if v.id == winner and v.duplicate_of), None)
+    graded = rep or winner
+    nan = float("nan")
+    log.info(
+        "%s offered %s at %.3fs: its reply at %.3fs, graded in %.3fs after %.3fs queued; "
+        "last reply at %.3fs; %d/%d replies, %d ranked%s",
+        job.id,
+        winner,
+        job.first_verified_s or 0.0,
+        job.reply_s.get(index, nan),
+        report.timings.get("grade_s", {}).get(graded, nan),
+        report.timings.get("wait_s", {}).get(graded, nan),
+        max(job.reply_s.values(), default=float("nan")),
+        job.received,
+        job.request.candidates,
+        job.used,
+        f"; {job.message}" if job.stopped_early else "",
+    )
 
 
 def no_candidate_message(job: Job) -> str:

@@ -44,11 +44,11 @@ def frame(body: bytes, length: int | None = None) -> bytes:
 class RawClient:
     """`gauntlet serve` on pipes: write any bytes, read every framed message it sends back."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *args: str) -> None:
         # A private TMPDIR: whatever the server and its graders leave behind shows up here.
         self.tmpdir = tmp
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gauntlet.server.cli", "serve"],
+            [sys.executable, "-m", "gauntlet.server.cli", "serve", *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -405,3 +405,23 @@ def test_client_disconnect_mid_job(tmp_path: Path, ws: Path, how: str, when: str
         finally:
             client.close()
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_log_file_does_not_flood_stderr(tmp_path: Path, ws: Path) -> None:
+    """`--log-file` gets the INFO lines; stderr keeps WARNING (a client that never reads stderr
+    would otherwise fill the pipe and freeze the server)."""
+    log_file = tmp_path / "server.log"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    client = RawClient(tmp, "--log-file", str(log_file))
+    try:
+        client.initialize(ws, candidates="many")  # a setting error: shown, and logged at INFO
+        client.wait_for(lambda m: m.get("method") == "window/showMessage")
+        client.request("shutdown", None, timeout=30)
+        client.notify("exit", None)
+        assert client.proc.wait(timeout=15) == 0
+        assert "candidates" in log_file.read_text()
+        assert " INFO " in log_file.read_text()
+        assert "INFO" not in client.stderr
+    finally:
+        client.close()

@@ -277,6 +277,37 @@ def test_setsid_child_is_killed(any_sbx: Sandbox, job_of) -> None:  # type: igno
     assert marked_pids(marker) == []
 
 
+def test_kill_ends_a_run_and_its_tree(any_sbx: Sandbox, job_of) -> None:  # type: ignore[no-untyped-def]
+    """kill() from another thread ends a running run at once, detached children included, and
+    any later run of the job too (work nobody waits for any more)."""
+    job = job_of(any_sbx)
+    marker = f"gauntlet-killed-{uuid.uuid4().hex}"
+    code = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', {marker!r}],"
+        " start_new_session=True)\n"
+        "print('RUNNING', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    running = threading.Event()
+
+    def watch(out: bytes) -> None:
+        if b"RUNNING" in out:
+            running.set()
+
+    killer = threading.Thread(target=lambda: running.wait(30) and job.kill())
+    killer.start()
+    t0 = time.monotonic()
+    res = job.run([PY, "-c", code], limits=Limits(timeout_s=50), on_stdout=watch)
+    killer.join(5)
+    assert running.is_set() and b"RUNNING" in res.stdout
+    assert not res.timed_out and res.returncode != 0
+    assert time.monotonic() - t0 < 20
+    assert marked_pids(marker) == []
+    again = job.run([PY, "-c", "print('ran')"])
+    assert b"ran" not in again.stdout and again.returncode != 0
+
+
 def test_concurrent_runs(any_sbx: Sandbox, project: Path) -> None:
     results: dict[int, tuple[bytes, bytes | None]] = {}
 

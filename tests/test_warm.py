@@ -111,3 +111,116 @@ def test_a_run_without_a_report_is_never_a_pass(
     run = interpret(res, None, (), "n0nce", 8)
     assert words in run.problem
     assert not run.outcomes
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_preload_plan_leaves_out_the_target_and_what_imports_it(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/target.py": "import pkg.base\n",
+            "pkg/base.py": "import json\n",
+            "pkg/user.py": "from pkg import target\n",
+            "pkg/other.py": "from . import base\nimport decimal\n",
+            "tests/helpers.py": "",
+            "tests/conftest.py": "import helpers\nimport pkg.base\n",
+            "tests/test_a.py": "import csv\nimport pkg.user\nimport pkg.other\nimport helpers\n",
+        },
+    )
+    plan = warm_tests.preload_plan(tmp_path, "pkg/target.py", ["tests/test_a.py"])
+    mods = plan["modules"]
+    assert {"pkg", "pkg.base", "pkg.other", "csv", "json", "decimal"} <= set(mods)
+    # The target, what imports it, and what the project itself could shadow are left out.
+    assert not {"pkg.target", "pkg.user", "helpers", "conftest"} & set(mods)
+    assert plan["files"]["pkg.base"] == "pkg/base.py"
+    assert plan["head_start"]
+    # A conftest.py that imports the target: pytest imports it before it collects.
+    (tmp_path / "tests/conftest.py").write_text("import pkg.user\n")
+    plan = warm_tests.preload_plan(tmp_path, "pkg/target.py", ["tests/test_a.py"])
+    assert not plan["head_start"]
+    # The target is the package itself: every module in it imports it.
+    plan = warm_tests.preload_plan(tmp_path, "pkg/__init__.py", ["tests/test_a.py"])
+    assert not [m for m in plan["modules"] if m.startswith("pkg")]
+
+
+SNEAKY = {
+    # The import statements do not show it, so the runner meets it only while warming up.
+    "conftest swallows": "import importlib\ntry:\n    importlib.import_module('calc.core')\n"
+    "except ImportError:\n    pass\n",
+    "conftest fails": "import importlib\nimportlib.import_module('calc.core')\n",
+}
+
+
+@pytest.mark.parametrize("conftest", sorted(SNEAKY))
+def test_target_imported_before_the_candidate_came_is_the_candidate(
+    calc_ws: Path, conftest: str
+) -> None:
+    _write(
+        calc_ws,
+        {
+            "tests/conftest.py": SNEAKY[conftest],
+            "calc/helper.py": "import importlib\ntry:\n    core = importlib.import_module("
+            "'calc.core')\nexcept ImportError:\n    core = None\n\n\n"
+            "def twice(a: int) -> int:\n    assert core is not None\n    return core.add(a, a)\n",
+            "tests/test_helper.py": "from calc.helper import twice\n\n\n"
+            "def test_twice() -> None:\n    assert twice(2) == 4\n",
+        },
+    )
+    tests = [*TESTS, "tests/test_helper.py"]
+    eng = Engine(calc_ws, test_limits=Limits(timeout_s=8, cpu_s=9))
+    try:
+        assert eng.wait_warm()  # no pool yet
+        broken = GOOD_MEAN.replace("return a + b", "return a - b")
+        eng.run_tests(REL, tests, GOOD_MEAN)  # the pool starts its runners
+        assert eng.wait_warm()
+        for content in (GOOD_MEAN, broken):
+            eng.warm = True
+            warm = eng.run_tests(REL, tests, content)
+            eng.warm = False
+            cold = eng.run_tests(REL, tests, content)
+            assert warm.problem == cold.problem == ""
+            assert warm.outcomes == cold.outcomes
+        assert warm.outcomes["tests/test_core.py::test_add"] == "failed"
+        assert warm.outcomes["tests/test_helper.py::test_twice"] == "failed"
+    finally:
+        eng.close()
+
+
+def test_runner_without_its_doorbell_still_takes_its_candidate(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(warm_tests, "_make_bell", lambda job: None)
+    engine.run_tests(REL, TESTS, GOOD_MEAN)
+    assert engine.wait_warm()
+    run = engine.run_tests(REL, TESTS, GOOD_MEAN.replace("return a + b", "return a - b"))
+    assert run.problem == ""
+    assert run.outcomes["tests/test_core.py::test_add"] == "failed"
+
+
+def test_pool_refills_to_what_the_last_round_took(engine: Engine) -> None:
+    pool = WarmPool(
+        engine.sandbox,
+        engine.snapshot.root,
+        engine.interpreter,
+        REL,
+        TESTS,
+        engine.test_limits,
+        size=1,
+        initial=1,
+    )
+    try:
+        for _ in range(2):  # the second one had no idle runner waiting
+            assert pool.run(GOOD_MEAN).outcomes["tests/test_core.py::test_mean_empty"] == "passed"
+        assert pool.target == 2
+        pool.top_up()
+        assert pool.wait_ready(60)
+        assert pool.target == 1
+        assert pool.run(GOOD_MEAN).problem == ""
+    finally:
+        pool.close()
