@@ -23,10 +23,12 @@ best group wins, ties to the lowest candidate index, pick its lowest-index membe
 = (sel - random) / (oracle - random), on the means.
 
 Adaptive N (gauntlet only): candidates are fed in batches of 2 (c0..c1, c0..c3, ...) through
-repeated select calls, stopping at the first report whose report["adaptive"]["stop"] is true.
-Token cost = (sum of consumed candidate lengths + sum of test lengths) / 4, against fixed N;
-also the candidates' share alone (the part N controls; the tests cost the same either way),
-tokens per verified edit (runs where something was selected) and per correct edit.
+repeated select calls, stopping at the first report whose report["adaptive"]["stop"] is true
+(the rule, report["adaptive"]["rule"], is printed with the figures). Token cost = (sum of
+consumed candidate lengths + sum of test lengths) / 4, against fixed N; also the candidates'
+share alone (the part N controls; every test is asked either way), tokens per verified edit (runs
+where something was selected) and per correct edit, and the runs where stopping early lost (or
+won) against fixed N, with the wrong pick's kind.
 
 Usage: python bench/selection.py [--split test|dev|all] [--tests 10,40] [--n 10] [--seeds 3]
        [--selector gauntlet|codet|reference-free|random] [--gauntlet PATH] [--jobs 2]
@@ -341,6 +343,7 @@ def adaptive_run(
                 "tokens": tokens(cands[:k], tests),
                 "cand_tokens": tokens(cands[:k], []),
                 "calls": calls + 1,
+                "rule": (report.get("adaptive") or {}).get("rule", ""),
             }
     return {
         "n": len(cands),
@@ -348,6 +351,7 @@ def adaptive_run(
         "tokens": tokens(cands, tests),
         "cand_tokens": tokens(cands, []),
         "calls": calls,
+        "rule": (full.get("adaptive") or {}).get("rule", ""),
     }
 
 
@@ -435,6 +439,27 @@ def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
             f"edit {_per(ad_tok, ad_ver)} vs {_per(fixed_tok, fx_ver)}; per correct edit "
             f"{_per(ad_tok, ad_ok)} vs {_per(fixed_tok, fx_ok)}"
         )
+        lost = [(r, a) for r, a in zip(rs, ad, strict=True) if r.sel_ok and not _ok(r, a)]
+        won = [(r, a) for r, a in zip(rs, ad, strict=True) if _ok(r, a) and not r.sel_ok]
+        print(
+            f"  against fixed N: lost {len(lost)}, won {len(won)}"
+            + "".join(
+                f"; lost {r.task} seed {r.seed} at N={a['n']} ({_kind(r, a['selected'])})"
+                for r, a in lost
+            )
+        )
+    rules = {str((r.adaptive or {}).get("rule", "")) for r in adaptive} - {""}
+    for rule in sorted(rules):
+        print(f"adaptive rule: {rule}")
+
+
+def _ok(run: Run, adaptive: dict[str, Any]) -> bool:
+    picked = adaptive.get("selected")
+    return picked is not None and run.correct[picked]
+
+
+def _kind(run: Run, picked: int | None) -> str:
+    return "none selected" if picked is None else f"picked c{picked}, {run.kinds[picked]}"
 
 
 def _ratio(a: float, b: float) -> str:

@@ -20,15 +20,16 @@ MAX_PROBES = 40
 """Extra calls per candidate, beyond the tests' own."""
 MAX_PROBE_REPR = 2000
 STOP_CONFIDENCE = 0.95
-"""Sampling may stop when P(the selected group is the true majority) exceeds this ..."""
+"""Sampling may stop when P(the selected behaviour holds a majority) exceeds this ..."""
 STOP_MAX_FAILED = 0.05
-"""... and the selected group fails at most this share of the tests that reach the code."""
+"""... and the selected candidate fails at most this share of the tests that reach the code."""
 
 ADAPTIVE_RULE = (
-    "stop when P(p > 1/2) > 0.95 for p ~ Beta(top + 1, second + 1), where top is the selected "
-    "verified candidate's behaviour group and second the largest other group the tests do not "
-    "rule out (its passed tests are not a strict subset of top's), and top fails at most 5% of "
-    "the untrusted tests that reach the code"
+    "stop when P(p > 1/2) > 0.95 for p ~ Beta(agree + 1, rest + 1), where agree counts the "
+    "verified candidates that behave like the selected one on every untrusted test and on every "
+    "probe both answered, rest the other verified candidates the tests do not rule out (their "
+    "passed tests are not a strict subset of the selected one's), and the selected one fails at "
+    "most 5% of the untrusted tests that reach the code"
 )
 
 
@@ -202,19 +203,22 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
 
 
 def majority_confidence(top: int, second: int) -> float:
-    """P(p > 1/2) for p ~ Beta(top + 1, second + 1): how sure the votes are that top leads."""
+    """P(p > 1/2) for p ~ Beta(top + 1, second + 1): how sure the votes are that top is a majority
+    (with second the votes against it, from one rival or many)."""
     return 1.0 - beta_cdf(0.5, top + 1.0, second + 1.0)
 
 
 @dataclass(frozen=True)
 class Adaptive:
     """Whether the candidates graded so far are enough: Adaptive-Consistency's Beta stopping rule
-    on behaviour groups, with the tests as a guard."""
+    on behaviour, with the tests as a guard."""
 
     stop: bool
     rule: str
     top_group: int
+    """Votes for the selected behaviour: its group members that also agree on every probe."""
     second_group: int
+    """Votes against it: every other verified candidate the tests do not rule out."""
     confidence: float
     failed_tests: int = 0
     exercised_tests: int = 0
@@ -238,18 +242,29 @@ def adaptive_stop(
     exercised: int = 0,
     threshold: float = STOP_CONFIDENCE,
     max_failed: float = STOP_MAX_FAILED,
+    agree: int | None = None,
 ) -> Adaptive:
-    """Stop when the selected candidate's behaviour group is a clear majority among the groups the
-    tests leave standing, and it fails (almost) none of the `exercised` tests (`failed` of them).
+    """Stop when the selected candidate's behaviour is a clear majority of the verified candidates
+    the tests leave standing, and it fails (almost) none of the `exercised` tests (`failed` of them).
 
-    A wrong behaviour that several samples share can lead the vote; the guard keeps sampling
-    while the tests still say that the leader is wrong somewhere.
+    `agree` is how many members of its group also gave the same answer on every probe both
+    answered (default: the whole group). Members that split on the probes are votes against it:
+    the tests cannot tell them apart, so which of them is picked still depends on more samples.
+    Every other group counts against it too unless the tests rule it out (its passed tests are a
+    strict subset of the selected group's). A wrong behaviour that several samples share can lead
+    the vote; the guard keeps sampling while the tests still say that the leader is wrong somewhere.
+
+    On the benchmark's dev split (bench/selection.py) this keeps fixed N's pass@1 but saves little:
+    early agreement there is often a shared mistake that only later samples and the tests expose,
+    and looser variants (3 of 3, no probe check, a 10% guard) each lost runs that N = 10 got right.
     """
     top = next((g for g in groups if selected is not None and selected in g.members), None)
     if top is None:
         second = max((g.size for g in groups), default=0)
         return Adaptive(False, ADAPTIVE_RULE, 0, second, 0.0, failed, exercised)
-    second = max((g.size for g in groups if g is not top and not g.passed < top.passed), default=0)
-    confidence = majority_confidence(top.size, second)
+    votes = top.size if agree is None else max(1, min(agree, top.size))
+    rivals = sum(g.size for g in groups if g is not top and not g.passed < top.passed)
+    against = rivals + top.size - votes
+    confidence = majority_confidence(votes, against)
     stop = confidence > threshold and failed <= max_failed * exercised
-    return Adaptive(stop, ADAPTIVE_RULE, top.size, second, confidence, failed, exercised)
+    return Adaptive(stop, ADAPTIVE_RULE, votes, against, confidence, failed, exercised)

@@ -193,16 +193,28 @@ def _crashed(output: str) -> bool:
 
 
 def adaptive(selected: str | None, evidence: Sequence[Evidence]) -> Adaptive:
-    """Whether sampling more candidates can stop, given the verified ones graded so far."""
+    """Whether sampling more candidates can stop, given the verified ones graded so far
+    (differential.ADAPTIVE_RULE)."""
     exercised = {
         t
         for e in evidence
         for t, status in e.untrusted.items()
         if status == "pass" or e.outputs.get(t)
     }
+    groups = groups_of(evidence)
     chosen = next((e for e in evidence if e.id == selected), None)
-    failed = len(exercised - chosen.passed) if chosen else 0
-    return adaptive_stop(selected, groups_of(evidence), failed, len(exercised))
+    if chosen is None:
+        return adaptive_stop(selected, groups, 0, len(exercised))
+    failed = len(exercised - chosen.passed)
+    # Group members that answered some probe differently from the chosen one are not its votes.
+    group = next(g for g in groups if chosen.id in g.members)
+    by_id = {e.id: e for e in evidence}
+    agree = sum(
+        1
+        for m in group.members
+        if not any(a and b and a != b for a, b in zip(by_id[m].probes, chosen.probes, strict=False))
+    )
+    return adaptive_stop(selected, groups, failed, len(exercised), agree=agree)
 
 
 def _softmax(logits: Sequence[float]) -> list[float]:

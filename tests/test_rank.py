@@ -203,6 +203,40 @@ def test_adaptive_keeps_sampling_while_the_leader_fails_tests() -> None:
     assert result.to_json()["rule"] == ADAPTIVE_RULE
 
 
+def test_adaptive_counts_only_candidates_that_agree_on_every_probe() -> None:
+    # Four samples that the tests cannot tell apart, one of which answers a probe differently:
+    # which of them gets picked still depends on more samples, so it is 3 votes against 1.
+    tests = ["t0", "t1"]
+    same = ("f=1", "f=2")
+    split = [ev(f"a{i}", {"t0", "t1"}, tests, probes=same) for i in range(3)]
+    split.append(ev("a3", {"t0", "t1"}, tests, probes=("f=1", "f!IndexError")))
+    result = adaptive("a0", split)
+    assert (result.stop, result.top_group, result.second_group) == (False, 3, 1)
+    # A probe that one of them did not get to (no output) is no disagreement.
+    unanswered = [*split[:3], ev("a3", {"t0", "t1"}, tests, probes=("f=1", ""))]
+    result = adaptive("a0", unanswered)
+    assert (result.stop, result.top_group, result.second_group) == (True, 4, 0)
+    assert "probe" in result.rule
+
+
+def test_adaptive_counts_every_rival_against_the_leader() -> None:
+    # Six agree; one rival group of one is not enough to keep sampling (6 of 7 is a clear
+    # majority), but two different rivals are 6 of 8: votes against add up across groups.
+    tests = ["t0", "t1"]
+    six = [ev(f"a{i}", {"t0", "t1"}, tests) for i in range(6)]
+    rival = ev("b", {"t0", "t1"}, tests, {"t0": "f=2", "t1": "f=3"})
+    other = ev("c", {"t0", "t1"}, tests, {"t0": "f=4", "t1": "f=5"})
+    one = adaptive("a0", [*six, rival])
+    assert (one.stop, one.top_group, one.second_group) == (True, 6, 1)
+    two = adaptive("a0", [*six, rival, other])
+    assert (two.stop, two.top_group, two.second_group) == (False, 6, 2)
+    assert two.confidence == pytest.approx(majority_confidence(6, 2))
+    assert majority_confidence(6, 1) > 0.95 > majority_confidence(6, 2)
+    # Candidates the tests rule out (a strict subset of the leader's passed tests) never count.
+    weak = [ev(f"w{i}", {"t0"}, tests, {"t0": "f=True", "t1": f"f={i}"}) for i in range(3)]
+    assert adaptive("a0", [*six, rival, *weak]).stop is True
+
+
 def test_nothing_selected_never_stops() -> None:
     groups = groups_of([ev("a", {"t0"}, ["t0"])])
     assert adaptive_stop(None, groups).stop is False
