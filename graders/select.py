@@ -168,6 +168,8 @@ class Engine:
         self.warm = warm
         self.warm_runners = max(1, warm_runners)
         self._pools: dict[tuple[str, tuple[str, ...]], WarmPool] = {}
+        self._demand = 0
+        """Test runs one round can ask for (set by start()): the most runners a pool keeps idle."""
         self._pool = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="gauntlet-grade"
         )
@@ -242,7 +244,7 @@ class Engine:
         with self._lock:
             pools = list(self._pools.values())
         for pool in pools:
-            pool.top_up()
+            pool.top_up(demand=self._demand)
 
     def _close_pools(self, wait_s: float = 0.0) -> None:
         with self._lock:
@@ -348,6 +350,9 @@ class Engine:
                 current = (self.workspace / rel_path).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise WorkspaceError(f"cannot read {rel_path}: {exc}") from exc
+        if expected > 0:
+            # One runner for the current file's baseline and one per candidate.
+            self._demand = 1 + expected
         return Round(self, rel_path, current, cancel, progress, expected)
 
     def _grade_one(

@@ -354,10 +354,13 @@ class WarmPool:
         """How many idle runners top_up() leaves: the size, or the last round's demand if higher."""
         return min(max(self._size, self._taken), MAX_POOL)
 
-    def top_up(self) -> None:
-        """Start runners until `target` wait idle (between rounds, when the CPU is free)."""
+    def top_up(self, demand: int = 0) -> None:
+        """Start runners until `target` wait idle (between rounds, when the CPU is free); with
+        `demand` (what one round can take), no more than that or the pool's size, whichever is
+        larger: runners taken by many short rounds (jobs cancelled as the user types) are not
+        one round's demand, and starting each idle runner costs CPU the editor is waiting for."""
         with self._lock:
-            want = self.target
+            want = min(self.target, max(self._size, demand)) if demand > 0 else self.target
             self._taken = 0
             while not self._closed and len(self._idle) < want:
                 self._idle.append(WarmRunner(*self._args))

@@ -173,6 +173,11 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     stub: OpenAIStub
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that closes its stream early (a cancelled job) is expected, not an error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

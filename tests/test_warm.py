@@ -222,5 +222,11 @@ def test_pool_refills_to_what_the_last_round_took(engine: Engine) -> None:
         assert pool.wait_ready(60)
         assert pool.target == 1
         assert pool.run(GOOD_MEAN).problem == ""
+        # Many short rounds (a typist cancelling jobs) are not one round's demand.
+        for _ in range(3):
+            pool.run(GOOD_MEAN)
+        assert pool.target == 4
+        pool.top_up(demand=2)
+        assert len(pool._idle) == 2
     finally:
         pool.close()
