@@ -21,7 +21,7 @@ Figures:
    the server offered the edit, how long the winner waited for a grading worker and how long its
    own grading took (times from the job's start; all but the first from the server log). Also the replies read, the tokens spent (the
    stub's count, estimated for streams cut short) and whether both servers offered the same edit. Early stop is the
-   adaptive rule of server/jobs.py; `GAUNTLET_EARLY_STOP=0` turns it off.
+   adaptive rule of server/jobs.py; the `earlyStop` setting turns it off.
 3. Memory: the server's resident memory (VmRSS, from `gauntlet.stats`) after `--memory-jobs` / 10
    and after `--memory-jobs` full jobs (fast replies, all alike), and the ratio. Target <= 1.5x.
 
@@ -152,7 +152,7 @@ class Server:
             self.client.feature(method)(lambda params: None)
 
     async def start(self) -> None:
-        env = {**os.environ, "GAUNTLET_EARLY_STOP": "1" if self.early_stop else "0"}
+        env = dict(os.environ)
         await self.client.start_io(
             sys.executable,
             "-m",
@@ -174,6 +174,7 @@ class Server:
                     "model": "stub-model",
                     "candidates": 8,
                     "tests": 0,
+                    "earlyStop": self.early_stop,
                     "requestTimeout": 120,
                     "publishDiagnostics": False,
                 },

@@ -246,6 +246,7 @@ def code_action(
                     candidates=s.candidates,
                     tests=s.tests,
                     max_tokens=s.max_tokens_per_job,
+                    early_stop=s.early_stop,
                 ),
                 path,
             )

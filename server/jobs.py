@@ -12,7 +12,7 @@ order they completed up to the first one still being graded. When it holds, the
 job closes the model's streams (no more tokens are spent) and offers the best of the candidates
 graded by then; candidates still being graded are dropped. Without untrusted tests
 (which run only once sampling is over), behaviour means which project tests a candidate fixes.
-`GAUNTLET_EARLY_STOP=0` in the server's environment turns this off (for comparisons).
+The `earlyStop` setting (default on) turns this off.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -69,7 +68,7 @@ class JobRequest:
     tests: int
     max_tokens: int
     """Token budget of the job; replies past it are dropped and the rest cancelled."""
-    early_stop: bool = field(default_factory=lambda: os.environ.get("GAUNTLET_EARLY_STOP") != "0")
+    early_stop: bool = True
     """Stop sampling once the candidates graded so far agree by the adaptive rule."""
 
 

@@ -57,6 +57,12 @@ SCHEMA: tuple[Setting, ...] = (
         "How many model-written tests to ask for per action (0 turns this off); they rank candidates but never block one.",
         minimum=0,
     ),
+    Setting(
+        "earlyStop",
+        "boolean",
+        True,
+        "Stop asking the model once the candidates graded so far clearly agree (the adaptive rule), and offer the best of them; off: always wait for all N.",
+    ),
     Setting("temperature", "number", 0.8, "Sampling temperature of candidate requests.", minimum=0),
     Setting("maxTokens", "integer", 1024, "Largest reply, in tokens, per candidate.", minimum=16),
     Setting(
@@ -152,6 +158,7 @@ class Settings:
     api_key_env: str = "OPENAI_API_KEY"
     candidates: int = 8
     tests: int = 12
+    early_stop: bool = True
     temperature: float = 0.8
     max_tokens: int = 1024
     use_n_parameter: bool = True

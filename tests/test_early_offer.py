@@ -55,7 +55,6 @@ def env(tmp_path: Path) -> Env:
 @pytest_lsp.fixture(
     config=ClientServerConfig(
         server_command=[sys.executable, "-m", "gauntlet.server.cli", "serve"],
-        server_env={"GAUNTLET_EARLY_STOP": "1"},
     ),
     params=["visual-studio-code"],
 )
@@ -78,6 +77,7 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
                     "tests": 0,
                     "requestTimeout": 150,
                     "publishDiagnostics": False,
+                    **marker.kwargs.get("settings", {}),
                 },
             )
         )
@@ -129,6 +129,17 @@ async def test_agreeing_candidates_stop_sampling_early(client: LanguageClient, e
     # The long streams were closed by the server, not read to the end.
     assert env.stub is not None and env.stub.wait_for_disconnect(10)
     assert len(env.stub.requests) == 1
+
+
+@pytest.mark.stub(
+    replies=[GOOD] * 5 + [PROSE * 12 + "\n\n" + WRONG] * 3, settings={"earlyStop": False}
+)
+async def test_early_stop_off_waits_for_every_reply(client: LanguageClient, env: Env) -> None:
+    new, report = await offer(client, env)
+    assert "if not values:\n        return 0.0" in new
+    assert not [m for m in progress_messages(client) if "stopped early" in m]
+    assert "generating 8/8" in progress_messages(client)
+    assert "8/8 replies" in report["table"]
 
 
 # Right (GOOD: fixes test_mean_empty) and different (RAISES: fixes nothing) alternate; each reply

@@ -21,6 +21,7 @@ export const SETTINGS = {
   apiKeyEnv: { type: 'string', default: 'OPENAI_API_KEY' },
   candidates: { type: 'integer', default: 8 },
   tests: { type: 'integer', default: 12 },
+  earlyStop: { type: 'boolean', default: true },
   temperature: { type: 'number', default: 0.8 },
   maxTokens: { type: 'integer', default: 1024 },
   useNParameter: { type: 'boolean', default: true },

@@ -6,6 +6,7 @@ return {
   apiKeyEnv = "OPENAI_API_KEY",
   candidates = 8,
   tests = 12,
+  earlyStop = true,
   temperature = 0.8,
   maxTokens = 1024,
   useNParameter = true,
