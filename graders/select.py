@@ -670,12 +670,6 @@ class Round:
             self._futures.append(fut)
         return fut
 
-    @property
-    def graded(self) -> int:
-        """How many distinct candidates have been graded so far."""
-        with self._lock:
-            return len(self._graded)
-
     def cancel(self) -> None:
         """Drop the round's queued work and stop its running candidates at their next check.
 
@@ -684,13 +678,17 @@ class Round:
         Sets the job's cancel event too, so `finish` raises Cancelled.
         """
         self._base.cancel()
+        self._halt_candidates()
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+
+    def _halt_candidates(self) -> None:
+        """Queued candidates never start; running ones stop at their next check."""
+        self._halt.set()
         with self._lock:
             futures = list(self._futures)
         for fut in futures:
             fut.cancel()
-        self._halt.set()
-        if self.cancel_event is not None:
-            self.cancel_event.set()
 
     def _grade(self, v: Verdict) -> None:
         base = self._base.result()
@@ -746,11 +744,7 @@ class Round:
         if graded_only:
             with self._lock:
                 graded = dict(self._graded)
-            self._halt.set()
-            with self._lock:
-                futures = list(self._futures)
-            for fut in futures:
-                fut.cancel()
+            self._halt_candidates()
         else:
             for fut in self._futures:
                 fut.result()

@@ -94,12 +94,9 @@ class Job:
     finished_s: float | None = None
     reply_s: dict[int, float] = field(default_factory=dict)
     """Reply index -> seconds from the job's start to the reply being complete."""
-    stopped_early: bool = False
-    """Sampling stopped before all N replies were in, by the adaptive rule (see `stop`)."""
     stop: dict[str, Any] | None = None
-    """The adaptive rule's verdict on the candidates graded when sampling stopped early."""
-    used: int = 0
-    """Candidates ranked in the report (duplicates included)."""
+    """Set when sampling stopped before all N replies were in: the adaptive rule's verdict on the
+    candidates graded by then."""
     cancel_event: threading.Event = field(default_factory=threading.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -221,7 +218,7 @@ async def _run(
         await proposer.aclose()
     job.usage = proposer.usage
     if stopped is not None:
-        job.stopped_early, job.stop = True, stopped.rule
+        job.stop = stopped.rule
     untrusted: list[UntrustedTest] = []
     if tests_task is not None:
         if not grading.verdicts:
@@ -251,7 +248,6 @@ async def _run(
             on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
     report = await asyncio.to_thread(grading.finish, untrusted, graded_only=stopped is not None)
     job.report = report
-    job.used = len(report.verdicts)
     job.state = "done"
     if report.selected is not None:
         job.first_verified_s = time.monotonic() - job.started
@@ -398,11 +394,11 @@ def _log_offer(job: Job, report: Report) -> None:
         job.reply_s.get(index, nan),
         report.timings.get("grade_s", {}).get(graded, nan),
         report.timings.get("wait_s", {}).get(graded, nan),
-        max(job.reply_s.values(), default=float("nan")),
+        max(job.reply_s.values(), default=nan),
         job.received,
         job.request.candidates,
-        job.used,
-        f"; {job.message}" if job.stopped_early else "",
+        len(report.verdicts),
+        f"; {job.message}" if job.stop is not None else "",
     )
 
 
