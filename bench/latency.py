@@ -37,12 +37,12 @@ import asyncio
 import os
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from lsprotocol import types
@@ -52,6 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.openai_stub import OpenAIStub  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lspbench import CAPABILITIES, quantile  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "calc"
 CORE = (FIXTURE / "calc" / "core.py").read_text()
@@ -74,19 +77,6 @@ BODIES = [RIGHT[0], RIGHT[1], WRONG, RIGHT[2], RIGHT[3], RIGHT[4], RIGHT[5], RAI
 PROSE_TOKENS = [120, 200, 300, 400, 500, 700, 1000, 1400]
 """Stub tokens of prose before each reply's code, so that replies complete in this order."""
 WORD = "because "
-CAPABILITIES = types.ClientCapabilities(
-    text_document=types.TextDocumentClientCapabilities(
-        code_action=types.CodeActionClientCapabilities(
-            code_action_literal_support=types.ClientCodeActionLiteralOptions(
-                code_action_kind=types.ClientCodeActionKindOptions(
-                    value_set=["quickfix", "refactor.rewrite", "source"]
-                )
-            ),
-            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
-        )
-    ),
-    window=types.WindowClientCapabilities(work_done_progress=True),
-)
 OFFER = re.compile(
     r"(?P<job>job-\d+) offered (?P<winner>\S+) at (?P<at>[\d.]+)s: its reply at (?P<reply>[\d.na]+)s, "
     r"graded in (?P<graded>[\d.na]+)s after (?P<queued>[\d.na]+)s queued; last reply at (?P<last>[\d.na]+)s; (?P<received>\d+)/(?P<n>\d+) replies"
@@ -295,14 +285,9 @@ class Server:
         return dict(result)
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def ms(values: list[float]) -> str:
     return (
-        f"{1000 * statistics.median(values):.1f} / {1000 * quantile(values, 0.99):.1f} / "
+        f"{1000 * median(values):.1f} / {1000 * quantile(values, 0.99):.1f} / "
         f"{1000 * max(values):.1f} ms"
     )
 
@@ -354,10 +339,6 @@ async def rss_after_jobs(server: Server, stub: OpenAIStub, total: int) -> tuple[
 def note(text: str) -> None:
     """Where the run is, on stderr (the figures go to stdout)."""
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 async def main_async(args: argparse.Namespace) -> None:

@@ -43,25 +43,15 @@ sys.path.insert(0, str(ROOT))
 from tests.openai_stub import OpenAIStub  # noqa: E402
 from tests.procinfo import descendants  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lspbench import CAPABILITIES, quantile  # noqa: E402
+
 FIXTURE = ROOT / "tests" / "fixtures" / "calc"
 CORE = (FIXTURE / "calc" / "core.py").read_text()
 MEAN_LINE = CORE.splitlines().index("    return total / len(values)")
 GOOD = (
     "```python\ndef mean(values: list[float]) -> float:\n"
     "    if not values:\n        return 0.0\n    return sum(values) / len(values)\n```\n"
-)
-CAPABILITIES = types.ClientCapabilities(
-    text_document=types.TextDocumentClientCapabilities(
-        code_action=types.CodeActionClientCapabilities(
-            code_action_literal_support=types.ClientCodeActionLiteralOptions(
-                code_action_kind=types.ClientCodeActionKindOptions(
-                    value_set=["quickfix", "refactor.rewrite", "source"]
-                )
-            ),
-            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]),
-        )
-    ),
-    window=types.WindowClientCapabilities(work_done_progress=True),
 )
 GRADERS = ("gauntlet.graders.mypy_worker", "gauntlet_zygote.py")
 """Command-line marks of the server's long-lived graders (the mypy worker, warm test runners)."""
@@ -299,11 +289,6 @@ class Soak:
             "tmp_left": sorted(p.name for p in self.tmpdir.iterdir()),
             "messages": self.messages,
         }
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def table(r: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from gauntlet.graders.select import Candidate, Engine
 from gauntlet.server.edits import apply_edits
@@ -25,7 +25,17 @@ from gauntlet.server.prompts import find_target
 from gauntlet.server.replies import extract_code
 from gauntlet.server.splice import splice
 from tests.openai_stub import OpenAIStub
-from tests.test_lsp import CORE, FIXTURE, GOOD, MEAN_LINE, WRONG, ask, edit_of, open_core
+from tests.test_lsp import (
+    CORE,
+    FIXTURE,
+    GOOD,
+    MEAN_LINE,
+    WRONG,
+    ask,
+    edit_of,
+    initialize_params,
+    open_core,
+)
 
 PROSE = "Let me walk through the change before the code. "
 """Nine stub tokens: prose before the code block makes a reply longer, so it completes later."""
@@ -66,19 +76,11 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
     with OpenAIStub(env.replies, stream_delay_s=DELAY_S, tokens_per_chunk=8) as stub:
         env.stub = stub
         await lsp_client.initialize_session(
-            types.InitializeParams(
-                capabilities=client_capabilities(request.param),
-                root_uri=env.ws.as_uri(),
-                workspace_folders=[types.WorkspaceFolder(uri=env.ws.as_uri(), name="calc")],
-                initialization_options={
-                    "baseUrl": stub.base_url,
-                    "model": "stub-model",
-                    "candidates": 8,
-                    "tests": 0,
-                    "requestTimeout": 150,
-                    "publishDiagnostics": False,
-                    **marker.kwargs.get("settings", {}),
-                },
+            initialize_params(
+                request.param,
+                env.ws,
+                stub.base_url,
+                **{"candidates": 8, "requestTimeout": 150, **marker.kwargs.get("settings", {})},
             )
         )
         yield

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from gauntlet.graders import ruff_lint
 from gauntlet.graders.select import Candidate, Engine, Report
@@ -31,7 +31,7 @@ from gauntlet.graders.workspace import MAX_FILE_BYTES, Snapshot
 from gauntlet.server.jobs import Job, JobKey, JobRequest, run_job
 from gauntlet.server.proposer import Reply, Usage
 from tests.openai_stub import OpenAIStub
-from tests.test_lsp import CORE, GOOD, MEAN_LINE, ask, edit_of
+from tests.test_lsp import CORE, GOOD, MEAN_LINE, ask, edit_of, initialize_params
 from tests.test_select import GOOD_MEAN
 
 FIXTURE = Path(__file__).parent / "fixtures" / "calc"
@@ -103,20 +103,11 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
     with OpenAIStub([GOOD], **stub_kwargs) as stub:
         session.stub = stub
         await lsp_client.initialize_session(
-            types.InitializeParams(
-                capabilities=client_capabilities(request.param),
-                root_uri=session.ws.as_uri(),
-                workspace_folders=[types.WorkspaceFolder(uri=session.ws.as_uri(), name="calc")],
-                initialization_options={
-                    "baseUrl": stub.base_url,
-                    "model": "stub-model",
-                    "apiKeyEnv": KEY_ENV,
-                    "candidates": 3,
-                    "tests": 0,
-                    "requestTimeout": 30,
-                    "publishDiagnostics": False,
-                    **settings,
-                },
+            initialize_params(
+                request.param,
+                session.ws,
+                stub.base_url,
+                **{"apiKeyEnv": KEY_ENV, "candidates": 3, "requestTimeout": 30, **settings},
             )
         )
         yield

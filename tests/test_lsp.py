@@ -48,6 +48,26 @@ def env(tmp_path: Path) -> Env:
     return Env(tmp_path)
 
 
+def initialize_params(
+    client_name: str, ws: Path, base_url: str, **settings: Any
+) -> types.InitializeParams:
+    """An editor (pytest-lsp's recorded capabilities of `client_name`) opening the calc workspace
+    against the loopback model, with no model-written tests and no published diagnostics;
+    `settings` add to these or replace them."""
+    return types.InitializeParams(
+        capabilities=client_capabilities(client_name),
+        root_uri=ws.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=ws.as_uri(), name="calc")],
+        initialization_options={
+            "baseUrl": base_url,
+            "model": "stub-model",
+            "tests": 0,
+            "publishDiagnostics": False,
+            **settings,
+        },
+    )
+
+
 @pytest_lsp.fixture(
     config=ClientServerConfig(
         server_command=[sys.executable, "-m", "gauntlet.server.cli", "serve"]
@@ -64,19 +84,7 @@ async def client(request: Any, lsp_client: LanguageClient) -> Any:
     with OpenAIStub(lambda body: list(env.replies), **env.stub_kwargs) as stub:
         env.stub = stub
         await lsp_client.initialize_session(
-            types.InitializeParams(
-                capabilities=client_capabilities(request.param),
-                root_uri=env.ws.as_uri(),
-                workspace_folders=[types.WorkspaceFolder(uri=env.ws.as_uri(), name="calc")],
-                initialization_options={
-                    "baseUrl": stub.base_url,
-                    "model": "stub-model",
-                    "candidates": 3,
-                    "tests": 0,
-                    "requestTimeout": 60,
-                    "publishDiagnostics": False,
-                },
-            )
+            initialize_params(request.param, env.ws, stub.base_url, candidates=3, requestTimeout=60)
         )
         yield
         await lsp_client.shutdown_session()

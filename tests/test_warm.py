@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gauntlet.graders import warm_tests
+from gauntlet.graders.pytest_tests import TestRun
 from gauntlet.graders.sandbox import Limits
 from gauntlet.graders.select import Engine
 from gauntlet.graders.warm_tests import WarmPool
@@ -24,21 +25,30 @@ def engine(calc_ws: Path):  # type: ignore[no-untyped-def]
     eng.close()
 
 
-def test_warm_and_cold_agree(engine: Engine) -> None:
-    broken = GOOD_MEAN.replace("return a + b", "return a - b")
-    for content in (GOOD_MEAN, broken):
+BROKEN = GOOD_MEAN.replace("return a + b", "return a - b")
+
+
+def warm_matches_cold(engine: Engine, tests: list[str], contents: list[str]) -> TestRun:
+    """Each content through a warm runner and a cold run: the same outcomes, no problem. Returns
+    the last warm run."""
+    for content in contents:
         engine.warm = True
-        warm = engine.run_tests(REL, TESTS, content)
+        warm = engine.run_tests(REL, tests, content)
         engine.warm = False
-        cold = engine.run_tests(REL, TESTS, content)
+        cold = engine.run_tests(REL, tests, content)
         assert warm.problem == cold.problem == ""
         assert warm.outcomes == cold.outcomes
+    return warm
+
+
+def test_warm_and_cold_agree(engine: Engine) -> None:
+    warm = warm_matches_cold(engine, TESTS, [GOOD_MEAN, BROKEN])
     assert warm.outcomes["tests/test_core.py::test_add"] == "failed"
 
 
 def test_same_size_candidates_back_to_back_are_not_confused(engine: Engine) -> None:
     ok = GOOD_MEAN.replace("return a + b", "return b + a")
-    bad = GOOD_MEAN.replace("return a + b", "return a - b")
+    bad = BROKEN
     assert len(ok) == len(bad)
     results = [
         engine.run_tests(REL, TESTS, c).outcomes["tests/test_core.py::test_add"]
@@ -176,16 +186,9 @@ def test_target_imported_before_the_candidate_came_is_the_candidate(
     eng = Engine(calc_ws, test_limits=Limits(timeout_s=8, cpu_s=9))
     try:
         assert eng.wait_warm()  # no pool yet
-        broken = GOOD_MEAN.replace("return a + b", "return a - b")
         eng.run_tests(REL, tests, GOOD_MEAN)  # the pool starts its runners
         assert eng.wait_warm()
-        for content in (GOOD_MEAN, broken):
-            eng.warm = True
-            warm = eng.run_tests(REL, tests, content)
-            eng.warm = False
-            cold = eng.run_tests(REL, tests, content)
-            assert warm.problem == cold.problem == ""
-            assert warm.outcomes == cold.outcomes
+        warm = warm_matches_cold(eng, tests, [GOOD_MEAN, BROKEN])
         assert warm.outcomes["tests/test_core.py::test_add"] == "failed"
         assert warm.outcomes["tests/test_helper.py::test_twice"] == "failed"
     finally:
@@ -198,7 +201,7 @@ def test_runner_without_its_doorbell_still_takes_its_candidate(
     monkeypatch.setattr(warm_tests, "_make_bell", lambda job: None)
     engine.run_tests(REL, TESTS, GOOD_MEAN)
     assert engine.wait_warm()
-    run = engine.run_tests(REL, TESTS, GOOD_MEAN.replace("return a + b", "return a - b"))
+    run = engine.run_tests(REL, TESTS, BROKEN)
     assert run.problem == ""
     assert run.outcomes["tests/test_core.py::test_add"] == "failed"
 
