@@ -35,6 +35,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--candidates", type=int, default=8, help="how many candidates to ask for")
     p.add_argument("--tests", type=int, default=12, help="how many model-written tests to ask for")
     p.add_argument(
+        "--extra-candidates",
+        type=int,
+        default=0,
+        help="ask for this many more when the first candidates disagree (default 0: off)",
+    )
+    p.add_argument(
         "--cassette", help="replay model replies from this cassette instead of an endpoint"
     )
     p.add_argument(
@@ -111,6 +117,7 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
             candidates=args.candidates,
             tests=args.tests,
             max_tokens=Settings().max_tokens_per_job,
+            extra_candidates=max(0, args.extra_candidates),
         )
         settings = Settings(base_url=args.base_url, model=args.model)
         config = _config(settings, args.candidates)

@@ -247,6 +247,7 @@ def code_action(
                     tests=s.tests,
                     max_tokens=s.max_tokens_per_job,
                     early_stop=s.early_stop,
+                    extra_candidates=s.extra_candidates,
                 ),
                 path,
             )

@@ -13,6 +13,12 @@ job closes the model's streams (no more tokens are spent) and offers the best of
 graded by then; candidates still being graded are dropped. Without untrusted tests
 (which run only once sampling is over), behaviour means which project tests a candidate fixes.
 The `earlyStop` setting (default on) turns this off.
+
+More samples: when all N replies are in and graded and the rule does not hold on them (verified
+candidates that disagree), a job with `extraCandidates` > 0 asks the model once more for that many
+candidates, graded (and stopped early) like the first N, within the job's token budget and time
+limit. Off by default: on the selection benchmark it buys about a point of pass@1 for a sixth to
+a third more tokens (README, "Selection").
 """
 
 from __future__ import annotations
@@ -70,6 +76,8 @@ class JobRequest:
     """Token budget of the job; replies past it are dropped and the rest cancelled."""
     early_stop: bool = True
     """Stop sampling once the candidates graded so far agree by the adaptive rule."""
+    extra_candidates: int = 0
+    """Asked for in one more batch when the first N disagree (the rule does not hold on them)."""
 
 
 @dataclass
@@ -83,6 +91,8 @@ class Job:
     """Why nothing is offered (or what went wrong), one line for the user; for an offered edit,
     how sampling ended when it stopped early."""
     received: int = 0
+    asked: int = 0
+    """Replies asked for so far: N, plus the extra batch when the first N disagreed."""
     invalid: list[str] = field(default_factory=list)
     """One line per reply that yielded no usable candidate."""
     failures: list[str] = field(default_factory=list)
@@ -192,7 +202,8 @@ async def _run(
     )
     job.grading = grading
     job.state = "generating"
-    on_progress(job, f"generating 0/{req.candidates}")
+    job.asked = req.candidates
+    on_progress(job, f"generating 0/{job.asked}")
     proposer = make_proposer()
     tests_proposer = make_proposer() if req.tests > 0 else None
     tests_task = (
@@ -206,6 +217,16 @@ async def _run(
         # aclosing: leaving early (token budget, early stop) closes the generator and its requests.
         async with contextlib.aclosing(proposer.propose(messages, req.candidates)) as replies:
             stopped = await _generate(job, grading, proposer, replies, graded, on_progress)
+        if stopped is None and await _disagree(job, grading, proposer, graded):
+            offset = job.asked
+            job.asked += req.extra_candidates
+            on_progress(job, f"candidates disagree: asking for {req.extra_candidates} more")
+            async with contextlib.aclosing(
+                proposer.propose(messages, req.extra_candidates)
+            ) as replies:
+                stopped = await _generate(
+                    job, grading, proposer, replies, graded, on_progress, offset=offset
+                )
     except BaseException:
         # Cancelled (or failed) while generating: the tests request must not stream on unheard.
         if tests_task is not None:
@@ -253,7 +274,7 @@ async def _run(
         job.first_verified_s = time.monotonic() - job.started
         if stopped is not None:
             job.message = (
-                f"verified: stopped early at {stopped.received}/{req.candidates}, "
+                f"verified: stopped early at {stopped.received}/{job.asked}, "
                 f"top group {stopped.rule['top_group']} of {stopped.verified} agree"
             )
         on_progress(job, job.message or "verified")
@@ -285,11 +306,13 @@ async def _generate(
     replies: AsyncIterator[Reply],
     graded: list[asyncio.Future[None]],
     on_progress: ProgressFn,
+    offset: int = 0,
 ) -> _Stop | None:
     """Hand each reply to the grading round as it completes, while earlier ones are graded.
 
     Returns the early stop when the candidates graded so far settle the choice before the last
-    reply is in; None when every reply came (or the token budget ended sampling).
+    reply is in; None when every reply came (or the token budget ended sampling). `offset`
+    numbers the replies of a later batch after the earlier ones (c8, c9, ... after c0..c7).
     """
     req = job.request
     # The next reply is awaited in its own task, so that a candidate finishing its grading can be
@@ -305,7 +328,7 @@ async def _generate(
                 reply = ahead.result()
                 if reply is None:
                     return None
-                future, look = _take(job, grading, reply, on_progress)
+                future, look = _take(job, grading, reply, on_progress, offset)
                 if future is not None:
                     graded.append(future)
                     fresh.add(future)
@@ -314,7 +337,7 @@ async def _generate(
                         f"stopped at the job's token budget ({req.max_tokens} tokens)"
                     )
                     return None
-                if job.received >= req.candidates:
+                if job.received >= job.asked:
                     return None
                 ahead = asyncio.create_task(_next_reply(replies))
             settled = {f for f in fresh if f.done()}
@@ -334,31 +357,51 @@ async def _generate(
 
 
 def _take(
-    job: Job, grading: Round, reply: Reply, on_progress: ProgressFn
+    job: Job, grading: Round, reply: Reply, on_progress: ProgressFn, offset: int = 0
 ) -> tuple[asyncio.Future[None] | None, bool]:
     """Splice a reply into the module and submit it: its grading, if it needs one, and whether
     it is a duplicate of a candidate already submitted (a free vote)."""
     req = job.request
     assert job.target is not None
+    index = offset + reply.index
     job.received += 1
-    job.reply_s[reply.index] = time.monotonic() - job.started
-    on_progress(job, f"generating {job.received}/{req.candidates}")
+    job.reply_s[index] = time.monotonic() - job.started
+    on_progress(job, f"generating {job.received}/{job.asked}")
     if reply.error is not None:
         job.failures.append(reply.error.message)
         return None, False
     code = extract_code(reply.text)
     if code is None:
-        job.invalid.append(f"reply {reply.index}: no code found in the reply")
+        job.invalid.append(f"reply {index}: no code found in the reply")
         return None, False
     try:
         content = splice(req.text, code, job.target)
     except SpliceError as exc:
-        job.invalid.append(f"reply {reply.index}: {exc.reason}")
+        job.invalid.append(f"reply {index}: {exc.reason}")
         return None, False
-    fut = grading.submit(Candidate(f"c{reply.index}", content))
+    fut = grading.submit(Candidate(f"c{index}", content))
     if fut is None:
         return None, True
     return asyncio.wrap_future(fut), False
+
+
+async def _disagree(
+    job: Job, grading: Round, proposer: Proposer, graded: list[asyncio.Future[None]]
+) -> bool:
+    """Whether to ask for the extra batch: it is asked for, the first N all came and were graded
+    (none missing to a failing endpoint or the token budget), some are verified, and the adaptive
+    rule does not hold on them."""
+    req = job.request
+    if req.extra_candidates <= 0 or job.failures or job.received < job.asked:
+        return False
+    if proposer.usage.prompt_tokens + proposer.usage.completion_tokens >= req.max_tokens:
+        return False
+    if graded:
+        await asyncio.wait(graded)
+    report = await asyncio.to_thread(grading.peek)
+    if report is None or report.selected is None:
+        return False
+    return not report.to_json()["adaptive"].get("stop")
 
 
 def _should_stop(grading: Round) -> tuple[dict[str, Any], int] | None:

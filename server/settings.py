@@ -63,6 +63,13 @@ SCHEMA: tuple[Setting, ...] = (
         True,
         "Stop asking the model once the candidates graded so far clearly agree (the adaptive rule), and offer the best of them; off: always wait for all N.",
     ),
+    Setting(
+        "extraCandidates",
+        "integer",
+        0,
+        "When the first N candidates disagree (the adaptive rule does not hold), ask for this many more in one batch, within the job's token budget; 0: off.",
+        minimum=0,
+    ),
     Setting("temperature", "number", 0.8, "Sampling temperature of candidate requests.", minimum=0),
     Setting("maxTokens", "integer", 1024, "Largest reply, in tokens, per candidate.", minimum=16),
     Setting(
@@ -159,6 +166,7 @@ class Settings:
     candidates: int = 8
     tests: int = 12
     early_stop: bool = True
+    extra_candidates: int = 0
     temperature: float = 0.8
     max_tokens: int = 1024
     use_n_parameter: bool = True

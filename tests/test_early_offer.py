@@ -161,6 +161,28 @@ async def test_disagreeing_candidates_use_every_reply(client: LanguageClient, en
     assert "stopped early" not in report["markdown"]
 
 
+@pytest.mark.stub(replies=[*DISAGREE, *[GOOD] * 4], settings={"extraCandidates": 4})
+async def test_disagreeing_candidates_ask_for_more(client: LanguageClient, env: Env) -> None:
+    new, report = await offer(client, env)
+    assert "if not values:\n        return 0.0" in new
+    assert env.stub is not None and [r.get("n") for r in env.stub.requests] == [8, 4]
+    messages = progress_messages(client)
+    assert "candidates disagree: asking for 4 more" in messages
+    assert "generating 12/12" in messages
+    assert "12/12 replies, 0 without usable code" in report["table"]
+    # The extra batch is numbered after the first N, and graded like them.
+    assert all(f"c{i}" in report["table"] for i in range(12))
+
+
+@pytest.mark.stub(replies=[GOOD] * 12, settings={"extraCandidates": 4, "earlyStop": False})
+async def test_agreeing_candidates_do_not_ask_for_more(client: LanguageClient, env: Env) -> None:
+    new, report = await offer(client, env)
+    assert "if not values:\n        return 0.0" in new
+    assert env.stub is not None and len(env.stub.requests) == 1
+    assert not [m for m in progress_messages(client) if "asking for" in m]
+    assert "8/8 replies" in report["table"]
+
+
 def candidate(id: str, reply: str) -> Candidate:
     code = extract_code(reply)
     assert code is not None

@@ -22,6 +22,7 @@ export const SETTINGS = {
   candidates: { type: 'integer', default: 8 },
   tests: { type: 'integer', default: 12 },
   earlyStop: { type: 'boolean', default: true },
+  extraCandidates: { type: 'integer', default: 0 },
   temperature: { type: 'number', default: 0.8 },
   maxTokens: { type: 'integer', default: 1024 },
   useNParameter: { type: 'boolean', default: true },

@@ -7,6 +7,7 @@ return {
   candidates = 8,
   tests = 12,
   earlyStop = true,
+  extraCandidates = 0,
   temperature = 0.8,
   maxTokens = 1024,
   useNParameter = true,
