@@ -7,12 +7,14 @@ run really executed test bodies; every test that ran on the current file must ha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import signal
 import sys
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -126,6 +128,35 @@ def pytest_args(job: SandboxJob, test_files: list[str], canary: str) -> list[str
     ]
 
 
+HALT_POLL_S = 0.1
+"""How often a test run looks whether the candidate's grading was called off."""
+
+
+@contextlib.contextmanager
+def killed_on(halt: threading.Event | None, kill: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, call `kill` once `halt` is set (a cancelled job, a round that
+    stopped sampling): its test run ends at once instead of at its time limit. `halt` is polled
+    (the round's halt also follows the job's own cancel event, which has no callback)."""
+    if halt is None:
+        yield
+        return
+    over = threading.Event()
+
+    def watch() -> None:
+        while not over.wait(HALT_POLL_S):
+            if halt.is_set():
+                kill()
+                return
+
+    watcher = threading.Thread(target=watch, name="gauntlet-halt", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        over.set()
+        watcher.join()
+
+
 def run_pytest(
     sandbox: Sandbox,
     root: Path,
@@ -133,14 +164,17 @@ def run_pytest(
     test_files: list[str],
     overlays: Mapping[str, str],
     limits: Limits,
+    halt: threading.Event | None = None,
 ) -> TestRun:
-    """A cold run: a fresh interpreter in a fresh sandbox, with the candidate bound in place."""
+    """A cold run: a fresh interpreter in a fresh sandbox, with the candidate bound in place.
+    Once `halt` is set the run is killed (its result then says so; nobody reads it)."""
     nonce = secrets.token_hex(6)
     canary = canary_test(nonce)
     with sandbox.job(root, overlays=dict(overlays), extras=run_extras(canary)) as job:
         py, env = run_env(job, interp, overlays)
         argv = [*py, "-m", "pytest", *pytest_args(job, test_files, canary[0])]
-        res = job.run(argv, env=env, limits=limits)
+        with killed_on(halt, job.kill):
+            res = job.run(argv, env=env, limits=limits)
         raw = job.read_out(REPORT)
         attempts = read_attempts(job.read_out(AUDIT))
     return interpret(res, raw, attempts, nonce, limits.timeout_s)

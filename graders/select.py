@@ -202,8 +202,15 @@ class Engine:
             # Warm runners chose their tests and canaries for the old files.
             self._close_pools()
 
-    def run_tests(self, rel_path: str, tests: list[str], content: str) -> TestRun:
-        """The project's tests on `content` as `rel_path`: through a warm runner where possible."""
+    def run_tests(
+        self,
+        rel_path: str,
+        tests: list[str],
+        content: str,
+        halt: threading.Event | None = None,
+    ) -> TestRun:
+        """The project's tests on `content` as `rel_path`: through a warm runner where possible.
+        Once `halt` is set (the candidate's grading was called off) the run is killed."""
         if not (self.warm and WarmPool.usable(rel_path)):
             return run_pytest(
                 self.sandbox,
@@ -212,6 +219,7 @@ class Engine:
                 tests,
                 {rel_path: content},
                 self.test_limits,
+                halt,
             )
         key = (rel_path, tuple(tests))
         with self._lock:
@@ -230,7 +238,7 @@ class Engine:
                     initial=1 + self.workers,
                 )
                 self._pools[key] = pool
-        return pool.run(content)
+        return pool.run(content, halt)
 
     def wait_warm(self, timeout_s: float = 30.0) -> bool:
         """Wait until the warm test runners are ready, as they are in the server between requests."""
@@ -384,7 +392,7 @@ class Engine:
                 break
             record(grader.name, _static_check(grader, base, v.content))
         if not skip_rest():
-            record("tests", self._tests_check(rel_path, base, v.content))
+            record("tests", self._tests_check(rel_path, base, v.content, cancel))
         if not skip_rest():
             v.checks["untrusted_tests"] = Check("skipped", "no untrusted tests given")
         for name in CHECK_ORDER:
@@ -393,7 +401,9 @@ class Engine:
                 v.checks[name] = Check("skipped", reason)
         v.verified = failed is None and not (cancel is not None and cancel.is_set())
 
-    def _tests_check(self, rel_path: str, base: Baseline, content: str) -> Check:
+    def _tests_check(
+        self, rel_path: str, base: Baseline, content: str, halt: threading.Event | None = None
+    ) -> Check:
         if base.tests is None:
             return Check("skipped", "the workspace has no tests", gate=True)
         if base.tests.problem:
@@ -403,7 +413,7 @@ class Engine:
                 gate=True,
             )
         t0 = time.perf_counter()
-        run = self.run_tests(rel_path, base.test_files, content)
+        run = self.run_tests(rel_path, base.test_files, content, halt)
         # A warm runner's own clock includes its idle wait: time the run from here.
         run = replace(run, duration_s=time.perf_counter() - t0)
         # What the current file's own code does in its tests is the user's business; new attempts

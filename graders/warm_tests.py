@@ -32,6 +32,7 @@ from gauntlet.graders.pytest_tests import (
     TestRun,
     canary_test,
     interpret,
+    killed_on,
     pytest_args,
     read_attempts,
     run_env,
@@ -283,9 +284,11 @@ class WarmRunner:
         _ring(job)
         return job
 
-    def run(self, source: str) -> TestRun:
+    def run(self, source: str, halt: threading.Event | None = None) -> TestRun:
+        """Test `source`; once `halt` is set, the runner is killed and the run ends at once."""
         self._order({"source": source})
-        return self.result.result()
+        with killed_on(halt, self.stop):
+            return self.result.result()
 
     def stop(self) -> None:
         """End the runner now, without waiting for it: it holds no candidate, nothing is lost.
@@ -379,7 +382,7 @@ class WarmPool:
         name = Path(rel_path).name
         return not is_test_file(rel_path) and name != "conftest.py" and bool(module_name(rel_path))
 
-    def run(self, source: str) -> TestRun:
+    def run(self, source: str, halt: threading.Event | None = None) -> TestRun:
         with self._lock:
             if self._closed:
                 raise RuntimeError("warm pool is closed")
@@ -395,7 +398,7 @@ class WarmPool:
             # the last ones would go unused. top_up() refills between rounds.
         for old in stale:
             old.stop()
-        return runner.run(source)
+        return runner.run(source, halt)
 
     def close(self, wait_s: float = 0.0) -> None:
         """Stop the idle runners; with `wait_s`, wait that long for their scratch files to go."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 from gauntlet.graders import warm_tests
 from gauntlet.graders.pytest_tests import TestRun
 from gauntlet.graders.sandbox import Limits
-from gauntlet.graders.select import Engine
+from gauntlet.graders.select import Candidate, Engine
 from gauntlet.graders.warm_tests import WarmPool
+from tests.procinfo import descendants
 from tests.test_select import GOOD_MEAN
 
 TESTS = ["tests/test_core.py"]
@@ -233,3 +235,32 @@ def test_pool_refills_to_what_the_last_round_took(engine: Engine) -> None:
         assert len(pool._idle) == 2
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_cancelling_a_round_kills_its_running_test_run(calc_ws: Path, warm: bool) -> None:
+    """A cancelled job's candidate stuck in its tests ends with the job, not at its time limit."""
+    eng = Engine(calc_ws, graders=(), warm=warm, test_limits=Limits(timeout_s=120, cpu_s=121))
+    try:
+        grading = eng.start(REL, expected=1)
+        future = grading.submit(Candidate("loop", GOOD_MEAN + "\nwhile True:\n    pass\n"))
+        assert future is not None
+        deadline = time.monotonic() + 60
+        # Grading starts once the current file's baseline is in; with no static graders the
+        # candidate goes straight into its test run.
+        while "loop" not in grading._waited and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "loop" in grading._waited
+        time.sleep(1.0)
+        assert not future.done(), "the endless loop should still be running"
+        cancelled = time.monotonic()
+        grading.cancel()
+        future.result(timeout=30)
+        # Killed within a poll or two (far inside 30 s), not run to its 120 s limit.
+        assert time.monotonic() - cancelled < 30
+        tests = grading.verdicts[0].checks["tests"]
+        assert tests.status != "pass" and not grading.verdicts[0].verified
+        if not warm:
+            assert not descendants(os.getpid()), "the killed run left processes behind"
+    finally:
+        eng.close()
