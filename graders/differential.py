@@ -111,11 +111,21 @@ def probes_from_tests(modules: Sequence[str], tests: Sequence[str]) -> list[tupl
     return [probe for _, probe in ranked[:MAX_PROBES]]
 
 
+def called_functions(modules: Sequence[str], tests: Sequence[str]) -> list[str]:
+    """The target's functions the tests call (with any arguments), the most called first."""
+    calls = Counter(fn for code in tests for fn, _ in _target_calls(code, set(modules), False))
+    return [fn for fn, _ in calls.most_common()]
+
+
 def _args_repr(args: tuple[Any, ...]) -> str:
     return repr(list(args))
 
 
-def _target_calls(code: str, modules: set[str]) -> list[tuple[str, tuple[Any, ...]]]:
+def _target_calls(
+    code: str, modules: set[str], literal: bool = True
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """Calls into the target's functions; with `literal`, only those whose arguments are all
+    literals (and no keywords), with their values; else every call, with no arguments."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -129,7 +139,7 @@ def _target_calls(code: str, modules: set[str]) -> list[tuple[str, tuple[Any, ..
             aliases.update(a.asname or a.name for a in node.names if a.name in modules)
     calls: list[tuple[str, tuple[Any, ...]]] = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or node.keywords:
+        if not isinstance(node, ast.Call) or (literal and node.keywords):
             continue
         func = node.func
         if isinstance(func, ast.Name) and func.id in names:
@@ -137,6 +147,9 @@ def _target_calls(code: str, modules: set[str]) -> list[tuple[str, tuple[Any, ..
         elif isinstance(func, ast.Attribute) and ast.unparse(func.value) in aliases:
             fn = func.attr
         else:
+            continue
+        if not literal:
+            calls.append((fn, ()))
             continue
         try:
             args = tuple(ast.literal_eval(a) for a in node.args)

@@ -19,7 +19,12 @@ from gauntlet.graders.pytest_tests import TestRun, run_pytest
 from gauntlet.graders.rank import Evidence, adaptive, evidence_of, rank, risk_word
 from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.tamper import tamper_reason
-from gauntlet.graders.untrusted_tests import PROBE_BUDGET_S, run_untrusted
+from gauntlet.graders.untrusted_tests import (
+    PROBE_BUDGET_S,
+    module_names,
+    probe_inputs,
+    run_untrusted,
+)
 from gauntlet.graders.warm_tests import WarmPool
 from gauntlet.graders.workspace import (
     Snapshot,
@@ -240,6 +245,19 @@ class Engine:
                 self._pools[key] = pool
         return pool.run(content, halt)
 
+    def test_sources(self, test_files: Sequence[str], max_bytes: int = 256 * 1024) -> list[str]:
+        """The project's test files as the snapshot holds them (for their calls into the target);
+        unreadable or large ones are left out."""
+        out = []
+        for rel in test_files:
+            path = self.snapshot.root / rel
+            try:
+                if path.stat().st_size <= max_bytes:
+                    out.append(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+        return out
+
     def wait_warm(self, timeout_s: float = 30.0) -> bool:
         """Wait until the warm test runners are ready, as they are in the server between requests."""
         self.prewarm()
@@ -456,7 +474,11 @@ class Engine:
         return Check("pass", gate=True, details=details, duration_s=run.duration_s)
 
     def _untrusted_check(
-        self, rel_path: str, content: str, untrusted: Sequence[UntrustedTest]
+        self,
+        rel_path: str,
+        content: str,
+        untrusted: Sequence[UntrustedTest],
+        probes: Sequence[tuple[str, str]] | None = None,
     ) -> Check:
         if not untrusted:
             return Check("skipped", "no untrusted tests given")
@@ -476,6 +498,7 @@ class Engine:
             limits,
             self.per_test_s,
             target=rel_path,
+            probes=probes,
         )
         passed = sum(1 for s in run.results.values() if s == "pass")
         details = {
@@ -766,9 +789,16 @@ class Round:
             verified = [
                 v for v in verdicts if v.verified and not v.duplicate_of and not v.unchanged
             ]
+            # The same probes for every candidate, drawn once: from the untrusted tests' calls,
+            # then the project's own tests' calls, then the type hints.
+            probes = probe_inputs(
+                module_names(self.rel_path),
+                [t.code for t in untrusted] + self.engine.test_sources(base.test_files),
+                hints=self.current,
+            )
             runs = [
                 self.engine._pool.submit(
-                    self.engine._untrusted_check, self.rel_path, v.content, untrusted
+                    self.engine._untrusted_check, self.rel_path, v.content, untrusted, probes
                 )
                 for v in verified
             ]

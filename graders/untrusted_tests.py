@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gauntlet.graders.differential import probes_from_tests
+from gauntlet.graders.differential import called_functions, probes_from_tests
+from gauntlet.graders.hint_inputs import hint_probes
 from gauntlet.graders.pytest_tests import AUDIT, audit_env, read_attempts, runner_source
 from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.workspace import Interpreter
@@ -61,6 +62,21 @@ def output_signature(calls: Sequence[object]) -> str:
     return text
 
 
+def probe_inputs(
+    modules: Sequence[str], tests: Sequence[str], hints: str = ""
+) -> list[tuple[str, str]]:
+    """The probes of one grading round, the same for every candidate: the tests' calls varied
+    towards the edges (`differential.probes_from_tests`), then inputs drawn from the type hints
+    of the functions they call, as `hints` (the current file's source) declares them."""
+    if not modules:
+        return []
+    probes = probes_from_tests(modules, tests)
+    if hints:
+        drawn = hint_probes(hints, called_functions(modules, tests))
+        probes += [p for p in drawn if p not in probes]
+    return probes
+
+
 def run_untrusted(
     sandbox: Sandbox,
     root: Path,
@@ -70,13 +86,16 @@ def run_untrusted(
     limits: Limits,
     per_test_s: float = 2.0,
     target: str = "",
+    probes: Sequence[tuple[str, str]] | None = None,
 ) -> UntrustedRun:
     """One process per candidate runs every untrusted test, each under its own time limit.
 
-    `target` is the candidate's file (workspace-relative); its functions' outputs are recorded.
+    `target` is the candidate's file (workspace-relative); its functions' outputs are recorded,
+    and `probes` (default: `probe_inputs` from the tests alone) are called on it.
     """
     names = module_names(target)
-    probes = probes_from_tests(names, [code for _, code in tests]) if names else []
+    if probes is None:
+        probes = probe_inputs(names, [code for _, code in tests])
     payload = json.dumps(
         {
             "tests": [{"id": tid, "code": code} for tid, code in tests],

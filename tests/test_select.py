@@ -312,3 +312,46 @@ def test_repeat_reports_rounds(calc_ws: Path) -> None:
     assert code == 0
     assert len(data["timings"]["rounds_s"]) == 3
     assert all(r > 0 for r in data["timings"]["rounds_s"])
+
+
+STATS_STUB = '''"""Order statistics."""
+
+
+def second_largest(xs: list[int]) -> int | None:
+    """The second largest distinct value of xs; None when there is none."""
+    raise NotImplementedError
+'''
+
+
+def test_inputs_from_type_hints_expose_a_crash_the_tests_miss(tmp_path: Path) -> None:
+    """Two candidates pass the same untrusted test with the same outputs; only inputs drawn from
+    the signature (an empty list) show that one of them crashes where the other answers."""
+    ws = tmp_path / "stats_ws"
+    ws.mkdir()
+    (ws / "stats.py").write_text(STATS_STUB)
+    body = "    raise NotImplementedError\n"
+    crashy = STATS_STUB.replace(body, "    values = sorted(set(xs))\n    return values[-2]\n")
+    right = STATS_STUB.replace(
+        body, "    values = sorted(set(xs))\n    return values[-2] if len(values) > 1 else None\n"
+    )
+    test = "from stats import second_largest\nxs = [3, 1, 2]\nassert second_largest(xs) == 2\n"
+    _code, data, err = select(
+        ws, [("crashy", crashy), ("right", right)], tests=[("t0", test)], rel="stats.py"
+    )
+    assert data, err
+    v = by_id(data)
+    assert v["crashy"]["verified"] and v["right"]["verified"]
+    probes = v["crashy"]["checks"]["untrusted_tests"]["probes"]
+    assert any("IndexError" in p for p in probes), probes
+    assert data["selected"] == "right"
+
+
+def test_probes_also_come_from_the_projects_own_tests(calc_ws: Path) -> None:
+    """The untrusted test calls `add` with variables only; the project's tests call `mean` and
+    `clamp` with literals, and those calls (varied towards the edges) become probes too."""
+    test = "from calc.core import add\nx = 2\nassert add(x, 3) == 5\n"
+    _code, data, err = select(calc_ws, [("good", GOOD_MEAN)], tests=[("t0", test)])
+    assert data, err
+    probes = by_id(data)["good"]["checks"]["untrusted_tests"]["probes"]
+    called = {p.split("=", 1)[0].split("!", 1)[0] for p in probes if p}
+    assert {"mean", "clamp"} <= called, probes
