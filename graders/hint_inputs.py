@@ -48,7 +48,8 @@ def hint_probes(
     annotation, or one this module cannot draw from (classes of the project, callables, ...)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+        import hypothesis  # noqa: F401  (a dependency; without it there are no such inputs)
+    except (SyntaxError, ValueError, ImportError):
         return []
     defs = {
         node.name: node
