@@ -24,13 +24,17 @@ best group wins, ties to the lowest candidate index, pick its lowest-index membe
 
 Adaptive N (gauntlet only): candidates are fed in batches of 2 (c0..c1, c0..c3, ...) through
 repeated select calls, stopping at the first report whose report["adaptive"]["stop"] is true
-(the rule, report["adaptive"]["rule"], is printed with the figures). Token cost = (sum of
-consumed candidate lengths + sum of test lengths) / 4, against fixed N; also the candidates'
-share alone (the part N controls; every test is asked either way), tokens per verified edit (runs
-where something was selected) and per correct edit, and the runs where stopping early lost (or
-won) against fixed N, with the wrong pick's kind.
+(the rule, report["adaptive"]["rule"], is printed with the figures). When the first N never
+satisfy the rule (the candidates disagree), sampling goes on past N in batches of 2 up to
+--max-n: the extra samples come from tasklib.draw_more (same task, same correctness rate and
+mistakes; the first N are always the fixed-N draw). Token cost = (sum of consumed candidate
+lengths + sum of test lengths) / 4, against fixed N; also the candidates' share alone (the part
+N controls; every test is asked either way), tokens per verified edit (runs where something was
+selected) and per correct edit, and the runs where adaptive N lost (or won) against fixed N,
+with the wrong pick's kind.
 
-Usage: python bench/selection.py [--split test|dev|all] [--tests 10,40] [--n 10] [--seeds 3]
+Usage: python bench/selection.py [--split test|dev|all] [--tests 10,40] [--n 10] [--max-n 16]
+       [--seeds 3]
        [--selector gauntlet|codet|reference-free|random] [--gauntlet PATH] [--jobs 2]
        [--test-style assert|pytest] [--only NAME,...] [--json-out FILE]
 """
@@ -229,6 +233,10 @@ class Bench:
         """All test counts of one task and seed."""
         cands = tasklib.draw_candidates(task, seed, self.args.n)
         correct = [self._correct(task, c.content) for c in cands]
+        more: list[tasklib.Candidate] = []
+        if self.args.selector == "gauntlet" and self.args.max_n > self.args.n:
+            more = tasklib.draw_more(task, seed, self.args.n, self.args.max_n - self.args.n)
+        more_correct = [self._correct(task, c.content) for c in more]
         outputs: dict[str, list[tuple[str, str]]] = {}
         runs = []
         for count in counts:
@@ -249,7 +257,7 @@ class Bench:
             run.extra["fixed_cand_tokens"] = tokens(cands, [])
             run.extra["misread_share"] = sum(t.belief == "misreading" for t in tests) / count
             if self.args.selector == "gauntlet":
-                self._select_gauntlet(run, task, cands, tests)
+                self._select_gauntlet(run, task, cands, tests, more, more_correct)
             else:
                 self._select_local(run, task, cands, tests)
             runs.append(run)
@@ -266,6 +274,8 @@ class Bench:
         task: tasklib.Task,
         cands: list[tasklib.Candidate],
         tests: list[tasklib.UntrustedTest],
+        more: list[tasklib.Candidate],
+        more_correct: list[bool],
     ) -> None:
         assert self.gauntlet is not None
         report, run.error, run.seconds = run_select(self.gauntlet, task, cands, tests)
@@ -276,7 +286,14 @@ class Bench:
         run.selected = ids.index(picked) if picked in ids else None
         run.codet = codet_pick(report_matrix(report, cands))
         if isinstance(report.get("adaptive"), dict):
-            run.adaptive = adaptive_run(self.gauntlet, task, cands, tests, report, ids)
+            run.adaptive = adaptive_run(self.gauntlet, task, cands, tests, report, more)
+            picked_ad = run.adaptive["selected"]
+            run.adaptive["correct"] = (
+                picked_ad is not None and (run.correct + more_correct)[picked_ad]
+            )
+            run.adaptive["kind"] = (
+                "none selected" if picked_ad is None else [c.kind for c in cands + more][picked_ad]
+            )
 
     def _select_local(
         self,
@@ -322,36 +339,35 @@ def adaptive_run(
     cands: list[tasklib.Candidate],
     tests: list[tasklib.UntrustedTest],
     full: dict[str, Any],
-    ids: list[str],
+    more: list[tasklib.Candidate],
 ) -> dict[str, Any]:
-    """Feed candidates in batches of 2 until the report says stop (or all are used)."""
+    """Feed candidates in batches of 2 until the report says stop, going past the first N (into
+    `more`) while they disagree. `full` is the report on the first N."""
+    pool = cands + more
+    ids = [c.id for c in pool]
+    sizes = [*range(2, len(cands), 2), len(cands), *range(len(cands) + 2, len(pool), 2)]
+    if more:
+        sizes.append(len(pool))
     calls = 0
-    for k in [*range(2, len(cands), 2), len(cands)]:
-        if k >= len(cands):
-            report: dict[str, Any] | None = full
+    report: dict[str, Any] | None = None
+    k = 0
+    for k in sizes:
+        if k == len(cands):
+            report = full
         else:
-            report, _, _ = run_select(gauntlet, task, cands[:k], tests)
+            report, _, _ = run_select(gauntlet, task, pool[:k], tests)
             calls += 1
-        if report is None:
-            continue
-        stop = bool((report.get("adaptive") or {}).get("stop"))
-        if stop or k >= len(cands):
-            picked = report.get("selected")
-            return {
-                "n": k,
-                "selected": ids.index(picked) if picked in ids[:k] else None,
-                "tokens": tokens(cands[:k], tests),
-                "cand_tokens": tokens(cands[:k], []),
-                "calls": calls + 1,
-                "rule": (report.get("adaptive") or {}).get("rule", ""),
-            }
+        if report is not None and (report.get("adaptive") or {}).get("stop"):
+            break
+    picked = (report or {}).get("selected")
     return {
-        "n": len(cands),
-        "selected": None,
-        "tokens": tokens(cands, tests),
-        "cand_tokens": tokens(cands, []),
+        "n": k,
+        "selected": ids.index(picked) if picked in ids[:k] else None,
+        "tokens": tokens(pool[:k], tests),
+        "cand_tokens": tokens(pool[:k], []),
         "calls": calls,
-        "rule": (full.get("adaptive") or {}).get("rule", ""),
+        "stopped": bool(((report or {}).get("adaptive") or {}).get("stop")),
+        "rule": ((report or full).get("adaptive") or {}).get("rule", ""),
     }
 
 
@@ -421,16 +437,17 @@ def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
         ad_tok = sum(a["tokens"] for a in ad)
         fixed_cand = sum(float(r.extra.get("fixed_cand_tokens", 0.0)) for r in rs)
         ad_cand = sum(float(a.get("cand_tokens", 0.0)) for a in ad)
-        ad_sel = [a["selected"] for a in ad]
-        ad_ok = sum(s is not None and r.correct[s] for s, r in zip(ad_sel, rs, strict=True))
+        ad_ok = sum(bool(a["correct"]) for a in ad)
         fx_ok = sum(r.sel_ok for r in rs)
-        ad_ver = sum(s is not None for s in ad_sel)
+        ad_ver = sum(a["selected"] is not None for a in ad)
         fx_ver = sum(r.selected is not None for r in rs)
         early = sum(a["n"] < args.n for a in ad)
+        past = sum(a["n"] > args.n for a in ad)
         print(
             f"adaptive T={count}: pass@1 {ad_ok / len(rs):.3f} vs fixed N={args.n} "
             f"{fx_ok / len(rs):.3f}; mean N {_mean([a['n'] for a in ad]):.1f} "
-            f"(stopped early in {early}/{len(rs)} runs)"
+            f"(stopped before N in {early}/{len(rs)} runs, sampled past N in {past}, "
+            f"up to {max(args.n, args.max_n)})"
         )
         print(
             f"  tokens per run {ad_tok / len(rs):.0f} vs {fixed_tok / len(rs):.0f} "
@@ -439,27 +456,20 @@ def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
             f"edit {_per(ad_tok, ad_ver)} vs {_per(fixed_tok, fx_ver)}; per correct edit "
             f"{_per(ad_tok, ad_ok)} vs {_per(fixed_tok, fx_ok)}"
         )
-        lost = [(r, a) for r, a in zip(rs, ad, strict=True) if r.sel_ok and not _ok(r, a)]
-        won = [(r, a) for r, a in zip(rs, ad, strict=True) if _ok(r, a) and not r.sel_ok]
+        ad_lost = [(r, a) for r, a in zip(rs, ad, strict=True) if r.sel_ok and not a["correct"]]
+        ad_won = [(r, a) for r, a in zip(rs, ad, strict=True) if a["correct"] and not r.sel_ok]
         print(
-            f"  against fixed N: lost {len(lost)}, won {len(won)}"
+            f"  against fixed N: lost {len(ad_lost)}, won {len(ad_won)}"
             + "".join(
-                f"; lost {r.task} seed {r.seed} at N={a['n']} ({_kind(r, a['selected'])})"
-                for r, a in lost
+                f"; lost {r.task} seed {r.seed} at N={a['n']} (picked c{a['selected']}, {a['kind']})"
+                if a["selected"] is not None
+                else f"; lost {r.task} seed {r.seed} at N={a['n']} (none selected)"
+                for r, a in ad_lost
             )
         )
     rules = {str((r.adaptive or {}).get("rule", "")) for r in adaptive} - {""}
     for rule in sorted(rules):
         print(f"adaptive rule: {rule}")
-
-
-def _ok(run: Run, adaptive: dict[str, Any]) -> bool:
-    picked = adaptive.get("selected")
-    return picked is not None and run.correct[picked]
-
-
-def _kind(run: Run, picked: int | None) -> str:
-    return "none selected" if picked is None else f"picked c{picked}, {run.kinds[picked]}"
 
 
 def _ratio(a: float, b: float) -> str:
@@ -479,6 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="test", choices=["dev", "test", "all"])
     parser.add_argument("--tests", default="10,40", help="comma-separated untrusted-test counts")
     parser.add_argument("--n", type=int, default=10, help="candidates per task")
+    parser.add_argument(
+        "--max-n",
+        type=int,
+        default=16,
+        help="adaptive N samples past --n up to this many while candidates disagree",
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
         "--selector", default="gauntlet", choices=["gauntlet", "codet", "reference-free", "random"]

@@ -228,28 +228,43 @@ def _rng(*parts: object) -> random.Random:
 
 def draw_candidates(task: Task, seed: int, n: int = 10) -> list[Candidate]:
     """N candidates with a per-task correctness rate; at least one is always wrong."""
+    return _draw(task, seed, n)[0]
+
+
+def draw_more(task: Task, seed: int, n: int, extra: int) -> list[Candidate]:
+    """`extra` further samples after `draw_candidates(task, seed, n)`: ids c<n>.., the same
+    correctness rate and the same dominant mistakes, drawn independently (no wrong one is
+    forced). The first n of a longer run are always the fixed-N draw."""
+    _, rate, wrongs = _draw(task, seed, n)
+    rng = _rng(task["name"], seed, "more", n)
+    return [_sample(task, rng, f"c{n + i}", rng.random() < rate, wrongs) for i in range(extra)]
+
+
+def _draw(task: Task, seed: int, n: int) -> tuple[list[Candidate], float, list[dict[str, Any]]]:
     rng = _rng(task["name"], seed, "candidates")
     if rng.random() < ZERO_RIGHT_SHARE:
         rate = 0.0
     else:
         rate = rng.choices(RATE_BUCKETS, weights=[b * (1 - b) for b in RATE_BUCKETS])[0]
     n_right = min(sum(rng.random() < rate for _ in range(n)), n - 1)
-    rights = [task["reference"], *task["right"]]
     # Models err consistently: a Zipf-like weight over a per-draw order of the wrong variants
     # makes one or two mistakes dominate, as repeated samples of one model do.
     wrongs = list(task["wrong"])
     rng.shuffle(wrongs)
-    weights = [1 / (rank + 1) for rank in range(len(wrongs))]
     slots = [True] * n_right + [False] * (n - n_right)
     rng.shuffle(slots)
-    out = []
-    for i, is_right in enumerate(slots):
-        if is_right:
-            out.append(Candidate(f"c{i}", rng.choice(rights), True, "right"))
-        else:
-            w = rng.choices(wrongs, weights=weights)[0]
-            out.append(Candidate(f"c{i}", w["code"], False, w["kind"]))
-    return out
+    out = [_sample(task, rng, f"c{i}", is_right, wrongs) for i, is_right in enumerate(slots)]
+    return out, rate, wrongs
+
+
+def _sample(
+    task: Task, rng: random.Random, cid: str, is_right: bool, wrongs: list[dict[str, Any]]
+) -> Candidate:
+    if is_right:
+        return Candidate(cid, rng.choice([task["reference"], *task["right"]]), True, "right")
+    weights = [1 / (rank + 1) for rank in range(len(wrongs))]
+    w = rng.choices(wrongs, weights=weights)[0]
+    return Candidate(cid, w["code"], False, w["kind"])
 
 
 def _outputs_cached(
