@@ -11,8 +11,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import fingerprint
-from tests.test_select import GOOD_MEAN
+from tests.test_select import GOOD_MEAN, run_select
 
 SECRET = "sk-hostile-" + secrets.token_hex(8)
 HOME_TARGET = Path.home() / f".gauntlet-hostile-{secrets.token_hex(4)}"
@@ -153,36 +151,14 @@ def test_hostile_candidate_is_rejected_and_contained(
     # Without a ruff or mypy config their findings do not block, so the runtime defences must.
     (calc_ws / "pyproject.toml").write_text('[project]\nname = "calc"\nversion = "0.1.0"\n')
     code, words = attacks(calc_ws, port, unix_path)[name]
-    candidate = code + GOOD_MEAN
-    cf = calc_ws.parent / "cands.jsonl"
-    cf.write_text(
-        json.dumps({"id": name, "content": candidate})
-        + "\n"
-        + json.dumps({"id": "good", "content": GOOD_MEAN})
-        + "\n"
-    )
     before = fingerprint(calc_ws)
-    env = dict(os.environ, OPENAI_API_KEY=SECRET, GAUNTLET_TEST_SECRET=SECRET)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gauntlet.server.cli",
-            "select",
-            "--workspace",
-            str(calc_ws),
-            "--file",
-            "calc/core.py",
-            "--candidates",
-            str(cf),
-            "--json",
-            "--test-timeout",
-            "20",
-        ],
-        capture_output=True,
-        text=True,
+    proc = run_select(
+        calc_ws,
+        [(name, code + GOOD_MEAN), ("good", GOOD_MEAN)],
+        "--test-timeout",
+        "20",
+        env=dict(os.environ, OPENAI_API_KEY=SECRET, GAUNTLET_TEST_SECRET=SECRET),
         timeout=240,
-        env=env,
     )
     try:
         assert proc.returncode == 0, proc.stderr[-2000:]

@@ -20,13 +20,16 @@ GOOD_MEAN = CORE.replace(
 assert GOOD_MEAN != CORE
 
 
-def select(
+def run_select(
     ws: Path,
     cands: list[tuple[str, str]],
     *extra: str,
     tests: list[tuple[str, str]] | None = None,
     rel: str = "calc/core.py",
-) -> tuple[int, dict[str, Any], str]:
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """`gauntlet select --json` in a subprocess on (id, content) candidates and (id, code) tests."""
     cf = ws.parent / "cands.jsonl"
     cf.write_text("".join(json.dumps({"id": i, "content": c}) + "\n" for i, c in cands))
     argv = [
@@ -47,7 +50,18 @@ def select(
         tf = ws.parent / "tests.jsonl"
         tf.write_text("".join(json.dumps({"id": i, "code": c}) + "\n" for i, c in tests))
         argv += ["--untrusted-tests", str(tf)]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def select(
+    ws: Path,
+    cands: list[tuple[str, str]],
+    *extra: str,
+    tests: list[tuple[str, str]] | None = None,
+    rel: str = "calc/core.py",
+) -> tuple[int, dict[str, Any], str]:
+    """run_select, parsed: (exit code, the JSON report or {}, stderr)."""
+    proc = run_select(ws, cands, *extra, tests=tests, rel=rel)
     data = json.loads(proc.stdout) if proc.stdout.strip() else {}
     return proc.returncode, data, proc.stderr
 
