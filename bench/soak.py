@@ -347,9 +347,10 @@ def _grown(start: dict[str, Any], end: dict[str, Any]) -> str:
     return ": " + ", ".join(grown) if grown else ""
 
 
-POOLED = ("asyncio", "gauntlet-grade")
+POOLED = ("asyncio", "gauntlet-grade", "gauntlet-stdin")
 """Thread kinds that belong to bounded pools which start workers on demand: the event loop's
-default executor (at most min(32, CPUs + 4) threads) and the engine's grading pool."""
+default executor (at most min(32, CPUs + 4) threads), the engine's grading pool and the server's
+stdin reader (at most 2)."""
 
 
 def leaked_threads(start: dict[str, Any], end: dict[str, Any]) -> int:

@@ -9,6 +9,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -101,6 +102,9 @@ class GauntletServer(LanguageServer):
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__("gauntlet-lsp", __version__, protocol_cls=GauntletProtocol)
+        # pygls's thread pool only reads stdin here (no handler runs in a thread): a small,
+        # named pool, so that a soak or a bug report can tell its workers from a leak.
+        self._thread_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gauntlet-stdin")
         self.settings = settings or Settings()
         self.engines: dict[Path, Engine] = {}
         self._engines_lock = threading.Lock()
