@@ -34,6 +34,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 MAX_RETRY_WAIT_S = 20.0
+USAGE_GRACE_S = 1.0
+"""After the last reply, how long to wait for the stream's usage chunk before closing it."""
 _EXCERPT_CHARS = 200
 _ERROR_BODY_BYTES = 64 * 1024
 
@@ -240,6 +242,10 @@ class OpenAIProposer:
                     break
                 yielded.add(reply.index)
                 yield reply
+            if len(yielded) == n:
+                # Every reply is in; the stream's usage chunk and [DONE] follow at once. Wait a
+                # moment for them (the cost shown is then the endpoint's, not an estimate).
+                await asyncio.wait({driver}, timeout=USAGE_GRACE_S)
             if len(yielded) < n:
                 await self._stop(driver)
                 failure = ProposerFailure(
