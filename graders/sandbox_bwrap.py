@@ -287,12 +287,18 @@ def mount_args(spec: MountSpec, tmp_bytes: int) -> list[str]:
 def launcher_script(status_fd: int, go_fd: int) -> str:
     """Shell run inside the sandbox around the command.
 
-    It reports the command's exit status on status_fd and then waits on go_fd, which keeps the
-    namespace (and the out tmpfs) alive until the host has copied the out dir. The command
+    It reports the command's exit status on status_fd and then waits, which keeps the namespace
+    (and the out tmpfs) alive until the host has copied the out dir and kills it. The command
     itself never sees either fd.
+
+    A watchdog reads go_fd, whose other end only the host holds and never writes: it reads end of
+    file once the host is gone (or has killed the namespace anyway), and then kills every process
+    of the run. bwrap's --die-with-parent does the same through PR_SET_PDEATHSIG, which has known
+    races (a sandbox left running after its host was SIGKILLed); the pipe does not depend on it.
     """
     s, g = status_fd, go_fd
-    return f'"$@" {s}>&- {g}<&-; echo "$?" >&{s}; exec {s}>&-; read -r _ <&{g}'
+    watchdog = f"{{ read -r _ <&{g}; kill -KILL -1; }} {s}>&- &"
+    return f'{watchdog} "$@" {s}>&- {g}<&-; echo "$?" >&{s}; exec {s}>&- {g}<&-; wait'
 
 
 class RunLimits(Protocol):

@@ -553,21 +553,42 @@ def test_tmpfs_filling_bounded(sbx: Sandbox, job_of, where: str) -> None:  # typ
 
 
 @needs_bwrap
-def test_sandbox_dies_with_its_host_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("die_with_parent", [True, False], ids=["both", "watchdog-only"])
+def test_sandbox_dies_with_its_host_process(tmp_path: Path, die_with_parent: bool) -> None:
+    """Killing the host ends its sandbox. bwrap's --die-with-parent is racy upstream, so the
+    launcher's watchdog (end of file on a pipe only the host holds) must do it on its own too."""
     marker = f"gauntlet-orphan-{uuid.uuid4().hex}"
     (tmp_path / "p").mkdir()
     host = textwrap.dedent(f"""
         import sys
         from pathlib import Path
+        import gauntlet.graders.sandbox_bwrap as bw
         from gauntlet.graders.sandbox import Sandbox
+        if not {die_with_parent!r}:
+            command = bw.command
+            bw.command = lambda *a, **k: [x for x in command(*a, **k) if x != "--die-with-parent"]
         with Sandbox().job(Path({str(tmp_path / "p")!r})) as job:
             job.run([sys.executable, "-c", "import time; time.sleep(60)", {marker!r}])
     """)
     proc = subprocess.Popen([PY, "-c", host])
+
+    def sleeper_runs() -> bool:
+        # The host (its script), bwrap and the launcher carry the marker in their arguments
+        # from the start; the sleeper runs only once the sandbox is set up. Killing the host
+        # before that would only show that an unfinished setup gives up.
+        for pid in marked_pids(marker):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if pid != proc.pid and cmdline.startswith(PY.encode() + b"\0-c\0import time"):
+                return True
+        return False
+
     deadline = time.monotonic() + 20
-    while not marked_pids(marker) and time.monotonic() < deadline:
+    while not sleeper_runs() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert marked_pids(marker), "the sandboxed sleeper never started"
+    assert sleeper_runs(), "the sandboxed sleeper never started"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 5
