@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet.graders.base import GraderContext, GraderError, StaticGrader, load_graders
+from gauntlet.graders.differential import Adaptive
 from gauntlet.graders.findings import Check, Finding, Status, new_findings
 from gauntlet.graders.pytest_tests import TestRun, run_pytest
 from gauntlet.graders.rank import Evidence, adaptive, evidence_of, rank, risk_word
@@ -110,8 +111,12 @@ class Report:
             "candidates": [v.to_json() for v in self.verdicts],
             "timings": self.timings,
             "isolated": self.isolated,
-            "adaptive": adaptive(self.selected, self._evidence()).to_json(),
+            "adaptive": self.adaptive_verdict().to_json(),
         }
+
+    def adaptive_verdict(self) -> Adaptive:
+        """The adaptive rule's verdict on the verified candidates: may sampling stop?"""
+        return adaptive(self.selected, self._evidence())
 
     def _evidence(self) -> list[Evidence]:
         return [

@@ -117,7 +117,7 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
             candidates=args.candidates,
             tests=args.tests,
             max_tokens=Settings().max_tokens_per_job,
-            extra_candidates=max(0, args.extra_candidates),
+            extra_candidates=args.extra_candidates,
         )
         settings = Settings(base_url=args.base_url, model=args.model)
         config = _config(settings, args.candidates)

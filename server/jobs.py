@@ -91,7 +91,7 @@ class Job:
     """Why nothing is offered (or what went wrong), one line for the user; for an offered edit,
     how sampling ended when it stopped early."""
     received: int = 0
-    asked: int = 0
+    asked: int = field(init=False)
     """Replies asked for so far: N, plus the extra batch when the first N disagreed."""
     invalid: list[str] = field(default_factory=list)
     """One line per reply that yielded no usable candidate."""
@@ -112,6 +112,9 @@ class Job:
     task: asyncio.Task[None] | None = None
     grading: Round | None = None
     """The grading round while the job runs."""
+
+    def __post_init__(self) -> None:
+        self.asked = self.request.candidates
 
     @property
     def key(self) -> JobKey:
@@ -202,7 +205,6 @@ async def _run(
     )
     job.grading = grading
     job.state = "generating"
-    job.asked = req.candidates
     on_progress(job, f"generating 0/{job.asked}")
     proposer = make_proposer()
     tests_proposer = make_proposer() if req.tests > 0 else None
@@ -332,7 +334,7 @@ async def _generate(
                 if future is not None:
                     graded.append(future)
                     fresh.add(future)
-                if proposer.usage.prompt_tokens + proposer.usage.completion_tokens > req.max_tokens:
+                if proposer.usage.total > req.max_tokens:
                     job.failures.append(
                         f"stopped at the job's token budget ({req.max_tokens} tokens)"
                     )
@@ -394,14 +396,14 @@ async def _disagree(
     req = job.request
     if req.extra_candidates <= 0 or job.failures or job.received < job.asked:
         return False
-    if proposer.usage.prompt_tokens + proposer.usage.completion_tokens >= req.max_tokens:
+    if proposer.usage.total >= req.max_tokens:
         return False
     if graded:
         await asyncio.wait(graded)
     report = await asyncio.to_thread(grading.peek)
     if report is None or report.selected is None:
         return False
-    return not report.to_json()["adaptive"].get("stop")
+    return not report.adaptive_verdict().stop
 
 
 def _should_stop(grading: Round) -> tuple[dict[str, Any], int] | None:
@@ -414,11 +416,11 @@ def _should_stop(grading: Round) -> tuple[dict[str, Any], int] | None:
     report = grading.peek(prefix=True)
     if report is None or report.selected is None:
         return None
-    rule: dict[str, Any] = report.to_json()["adaptive"]
-    if not rule.get("stop"):
+    verdict = report.adaptive_verdict()
+    if not verdict.stop:
         return None
     verified = sum(1 for v in report.verdicts if v.verified and not v.unchanged)
-    return rule, verified
+    return verdict.to_json(), verified
 
 
 def _log_offer(job: Job, report: Report) -> None:

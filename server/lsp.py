@@ -352,7 +352,7 @@ class GauntletServer(LanguageServer):
         except asyncio.CancelledError:
             pass
         finally:
-            self.spend(job.usage.prompt_tokens + job.usage.completion_tokens)
+            self.spend(job.usage.total)
             job.cost = job.usage.cost(self.proposer_config())
             if progress:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=job.state))
@@ -397,7 +397,7 @@ class GauntletServer(LanguageServer):
             {
                 "state": state,
                 "text": text,
-                "tokens": job.usage.prompt_tokens + job.usage.completion_tokens,
+                "tokens": job.usage.total,
                 "cost": job.cost,
                 "job": job.id,
             },

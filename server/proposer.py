@@ -107,6 +107,11 @@ class Usage:
     requests: int = 0
     """HTTP requests sent, retries included."""
 
+    @property
+    def total(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
     def cost(self, cfg: ProposerConfig) -> float:
         return (
             self.prompt_tokens * cfg.price_in_per_mtok

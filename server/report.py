@@ -17,7 +17,7 @@ def candidates_markdown(job: Job) -> str:
         f"# gauntlet: {req.key.kind} in `{req.rel_path}` (version {req.key.version})",
         "",
         f"- state: **{job.state}**" + (f": {job.message}" if job.message else ""),
-        f"- replies: {job.received}/{job.asked or req.candidates}, unusable: {len(job.invalid)}, endpoint failures: {len(job.failures)}",
+        f"- replies: {job.received}/{job.asked}, unusable: {len(job.invalid)}, endpoint failures: {len(job.failures)}",
         f"- tokens: {job.usage.prompt_tokens} prompt + {job.usage.completion_tokens} completion"
         + (" (estimated)" if job.usage.estimated else "")
         + f", cost {job.cost:.4f}",
@@ -63,8 +63,8 @@ def candidates_table(job: Job) -> str:
     """A compact ranked table of the job's candidates, one line each, with the job's cost."""
     report = job.report
     head = (
-        f"{job.received}/{job.asked or job.request.candidates} replies, {len(job.invalid)} without usable code, "
-        f"{job.usage.prompt_tokens + job.usage.completion_tokens} tokens, cost {job.cost:.4f}"
+        f"{job.received}/{job.asked} replies, {len(job.invalid)} without usable code, "
+        f"{job.usage.total} tokens, cost {job.cost:.4f}"
     )
     if report is None:
         return head + (f"\n{job.message}" if job.message else "")
