@@ -30,6 +30,19 @@ def engine(calc_ws: Path):  # type: ignore[no-untyped-def]
 BROKEN = GOOD_MEAN.replace("return a + b", "return a - b")
 
 
+def pool_of(engine: Engine, **sizes: int) -> WarmPool:
+    """A warm pool for REL and TESTS on the engine's sandbox, workspace and limits."""
+    return WarmPool(
+        engine.sandbox,
+        engine.snapshot.root,
+        engine.interpreter,
+        REL,
+        TESTS,
+        engine.test_limits,
+        **sizes,
+    )
+
+
 def warm_matches_cold(engine: Engine, tests: list[str], contents: list[str]) -> TestRun:
     """Each content through a warm runner and a cold run: the same outcomes, no problem. Returns
     the last warm run."""
@@ -71,15 +84,7 @@ def test_expired_runner_is_replaced_not_blamed(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(warm_tests, "WAIT_S", 3.0)
-    pool = WarmPool(
-        engine.sandbox,
-        engine.snapshot.root,
-        engine.interpreter,
-        REL,
-        TESTS,
-        engine.test_limits,
-        size=1,
-    )
+    pool = pool_of(engine, size=1)
     try:
         time.sleep(4)  # the idle runner gave up waiting
         run = pool.run(GOOD_MEAN)
@@ -209,16 +214,7 @@ def test_runner_without_its_doorbell_still_takes_its_candidate(
 
 
 def test_pool_refills_to_what_the_last_round_took(engine: Engine) -> None:
-    pool = WarmPool(
-        engine.sandbox,
-        engine.snapshot.root,
-        engine.interpreter,
-        REL,
-        TESTS,
-        engine.test_limits,
-        size=1,
-        initial=1,
-    )
+    pool = pool_of(engine, size=1, initial=1)
     try:
         for _ in range(2):  # the second one had no idle runner waiting
             assert pool.run(GOOD_MEAN).outcomes["tests/test_core.py::test_mean_empty"] == "passed"
