@@ -54,11 +54,16 @@ sys.path.insert(0, str(ROOT))
 from tests.openai_stub import OpenAIStub  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lspbench import CAPABILITIES, quantile  # noqa: E402
+from lspbench import (  # noqa: E402
+    CAPABILITIES,
+    CORE,
+    FIXTURE,
+    change_params,
+    open_params,
+    quantile,
+    quickfix_params,
+)
 
-FIXTURE = ROOT / "tests" / "fixtures" / "calc"
-CORE = (FIXTURE / "calc" / "core.py").read_text()
-MEAN_LINE = CORE.splitlines().index("    return total / len(values)")
 HEAD = "def mean(values: list[float]) -> float:\n"
 RIGHT = [
     "    if not values:\n        return 0.0\n    return sum(values) / len(values)\n",
@@ -171,13 +176,7 @@ class Server:
             )
         )
         self.client.initialized(types.InitializedParams())
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(
-                    uri=self.uri, language_id="python", version=1, text=CORE
-                )
-            )
-        )
+        self.client.text_document_did_open(open_params(self.uri, CORE))
 
     async def _drain_stderr(self) -> None:
         server = self.client._server
@@ -200,40 +199,13 @@ class Server:
     def edit(self) -> None:
         """A new version (a comment after the module), so the next request starts a new job."""
         self.version += 1
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(
-                    uri=self.uri, version=self.version
-                ),
-                content_changes=[
-                    types.TextDocumentContentChangeWholeDocument(
-                        text=CORE + f"# version {self.version}\n"
-                    )
-                ],
-            )
-        )
+        text = CORE + f"# version {self.version}\n"
+        self.client.text_document_did_change(change_params(self.uri, self.version, text))
 
     async def ask(self) -> tuple[types.CodeAction | None, float]:
         """The quick-fix request for mean's ZeroDivisionError, and how long its answer took."""
-        pos = types.Position(line=MEAN_LINE, character=12)
-        diagnostic = types.Diagnostic(
-            range=types.Range(
-                start=types.Position(line=MEAN_LINE, character=11),
-                end=types.Position(line=MEAN_LINE, character=30),
-            ),
-            message="ZeroDivisionError when values is empty",
-            source="pyright",
-        )
         started = time.perf_counter()
-        result = await self.client.text_document_code_action_async(
-            types.CodeActionParams(
-                text_document=types.TextDocumentIdentifier(uri=self.uri),
-                range=types.Range(start=pos, end=pos),
-                context=types.CodeActionContext(
-                    diagnostics=[diagnostic], trigger_kind=types.CodeActionTriggerKind.Invoked
-                ),
-            )
-        )
+        result = await self.client.text_document_code_action_async(quickfix_params(self.uri))
         took = time.perf_counter() - started
         actions = [a for a in result or [] if isinstance(a, types.CodeAction)]
         return (actions[0] if actions else None), took

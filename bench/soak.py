@@ -44,11 +44,16 @@ from tests.openai_stub import OpenAIStub  # noqa: E402
 from tests.procinfo import descendants  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lspbench import CAPABILITIES, quantile  # noqa: E402
+from lspbench import (  # noqa: E402
+    CAPABILITIES,
+    CORE,
+    FIXTURE,
+    change_params,
+    open_params,
+    quantile,
+    quickfix_params,
+)
 
-FIXTURE = ROOT / "tests" / "fixtures" / "calc"
-CORE = (FIXTURE / "calc" / "core.py").read_text()
-MEAN_LINE = CORE.splitlines().index("    return total / len(values)")
 GOOD = (
     "```python\ndef mean(values: list[float]) -> float:\n"
     "    if not values:\n        return 0.0\n    return sum(values) / len(values)\n```\n"
@@ -141,13 +146,7 @@ class Soak:
             )
         )
         self.client.initialized(types.InitializedParams())
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(
-                    uri=self.uri, language_id="python", version=1, text=CORE
-                )
-            )
-        )
+        self.client.text_document_did_open(open_params(self.uri, CORE))
 
     @property
     def pid(self) -> int:
@@ -165,37 +164,12 @@ class Soak:
         """One keystroke's worth: the comment after the module changes, the code does not."""
         self.version += 1
         self.text = CORE + f"# note {self.version}\n"
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(
-                    uri=self.uri, version=self.version
-                ),
-                content_changes=[types.TextDocumentContentChangeWholeDocument(text=self.text)],
-            )
-        )
+        self.client.text_document_did_change(change_params(self.uri, self.version, self.text))
 
     async def code_action(self) -> list[types.CodeAction]:
-        pos = types.Position(line=MEAN_LINE, character=12)
-        diagnostic = types.Diagnostic(
-            range=types.Range(
-                start=types.Position(line=MEAN_LINE, character=11),
-                end=types.Position(line=MEAN_LINE, character=30),
-            ),
-            message="ZeroDivisionError when values is empty",
-            source="pyright",
-        )
         started = time.perf_counter()
         try:
-            result = await self.client.text_document_code_action_async(
-                types.CodeActionParams(
-                    text_document=types.TextDocumentIdentifier(uri=self.uri),
-                    range=types.Range(start=pos, end=pos),
-                    context=types.CodeActionContext(
-                        diagnostics=[diagnostic],
-                        trigger_kind=types.CodeActionTriggerKind.Invoked,
-                    ),
-                )
-            )
+            result = await self.client.text_document_code_action_async(quickfix_params(self.uri))
         except Exception:
             self.errors += 1
             return []
