@@ -116,7 +116,9 @@ class ReplayProposer:
         self.usage = Usage()
         self._exchanges = load_cassette(self.path)
 
-    async def propose(self, messages: list[dict[str, str]], n: int) -> AsyncGenerator[Reply, None]:
+    async def propose(
+        self, messages: list[dict[str, str]], n: int, max_tokens: int | None = None
+    ) -> AsyncGenerator[Reply, None]:
         message = last_user_message(messages)
         exchange = next((e for e in self._exchanges if e.fits(message) and e.replies), None)
         self.usage.requests += 1
@@ -148,10 +150,12 @@ class RecordingProposer:
         self.usage = Usage()
         self._inner = inner
 
-    async def propose(self, messages: list[dict[str, str]], n: int) -> AsyncGenerator[Reply, None]:
+    async def propose(
+        self, messages: list[dict[str, str]], n: int, max_tokens: int | None = None
+    ) -> AsyncGenerator[Reply, None]:
         before = _snapshot(self._inner.usage)
         texts: dict[int, str] = {}
-        async with aclosing(self._inner.propose(messages, n)) as replies:
+        async with aclosing(self._inner.propose(messages, n, max_tokens)) as replies:
             async for reply in replies:
                 if reply.error is None:
                     texts[reply.index] = reply.text

@@ -13,8 +13,7 @@ from typing import Any
 from gauntlet.graders.select import Engine
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
-from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, run_job
-from gauntlet.server.prompts import DiagnosticInfo
+from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, finding_diagnostics, run_job
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, resolve_endpoint
 from gauntlet.server.report import candidates_table
 from gauntlet.server.settings import Settings
@@ -93,19 +92,7 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
     try:
         findings, _ = await asyncio.to_thread(engine.findings, rel, text)
         line0 = args.line - 1
-        diagnostics = [
-            DiagnosticInfo(
-                line=f.line - 1,
-                character=max(0, f.column - 1),
-                end_line=f.line - 1,
-                end_character=max(0, f.column - 1),
-                message=f.message,
-                source=f.tool,
-                code=f.code,
-            )
-            for f in findings
-            if f.line - 1 == line0
-        ]
+        diagnostics = [d for d in finding_diagnostics(findings) if d.line == line0]
         for d in diagnostics:
             sys.stdout.write(f"{rel}:{d.line + 1}: {d.label()}\n")
         kind: JobKind = "quickfix" if diagnostics else "rewrite"
@@ -117,6 +104,7 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
             candidates=args.candidates,
             tests=args.tests,
             max_tokens=Settings().max_tokens_per_job,
+            max_reply_tokens=Settings().max_tokens,
             extra_candidates=args.extra_candidates,
         )
         settings = Settings(base_url=args.base_url, model=args.model)

@@ -246,6 +246,8 @@ def code_action(
                     candidates=s.candidates,
                     tests=s.tests,
                     max_tokens=s.max_tokens_per_job,
+                    max_reply_tokens=s.max_tokens,
+                    time_limit_s=s.automatic_timeout if kind == "fixall" else None,
                     early_stop=s.early_stop,
                     extra_candidates=s.extra_candidates,
                 ),

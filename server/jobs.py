@@ -25,31 +25,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import difflib
 import itertools
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gauntlet.graders.findings import Finding
 from gauntlet.graders.select import Candidate, Engine, Report, Round, UntrustedTest
 from gauntlet.graders.workspace import test_files, tests_for
+from gauntlet.server.edit_blocks import ReplyError, apply_reply
 from gauntlet.server.prompts import (
     DiagnosticInfo,
     Target,
     build_fix_messages,
+    build_region_messages,
+    build_region_test_messages,
     build_test_messages,
     find_target,
     module_target,
 )
 from gauntlet.server.proposer import Proposer, Reply, Usage
+from gauntlet.server.regions import Located, Region, locate, reply_token_cap
 from gauntlet.server.replies import extract_code, extract_tests
 from gauntlet.server.splice import SpliceError, splice
 
 log = logging.getLogger(__name__)
 
 JobKind = Literal["quickfix", "rewrite", "fixall"]
+EditFormat = Literal["edits", "definition"]
+"""``edits``: the model sees the smallest region holding the range and answers with
+SEARCH/REPLACE blocks (or a re-write of that region); ``definition``: it re-writes the whole
+enclosing top-level definition, or the whole file (the format the benchmarks compare against)."""
 State = Literal["queued", "generating", "grading", "done", "failed", "cancelled"]
 _ids = itertools.count(1)
 
@@ -78,6 +89,13 @@ class JobRequest:
     """Stop sampling once the candidates graded so far agree by the adaptive rule."""
     extra_candidates: int = 0
     """Asked for in one more batch when the first N disagree (the rule does not hold on them)."""
+    max_reply_tokens: int = 1024
+    """The largest reply per candidate (the maxTokens setting); an ``edits`` job asks for less
+    when its region needs less."""
+    edit_format: EditFormat = "edits"
+    time_limit_s: float | None = None
+    """A fix-all job stops trying further regions this long after it started, and offers
+    what was verified by then."""
 
 
 @dataclass
@@ -87,6 +105,11 @@ class Job:
     state: State = "queued"
     report: Report | None = None
     target: Target | None = None
+    """What a ``definition`` job asks the model to re-write."""
+    located: Located | None = None
+    """The region an ``edits`` job asks the model to change, and what encloses it."""
+    reply_cap: int = 0
+    """``max_tokens`` asked for per candidate."""
     message: str = ""
     """Why nothing is offered (or what went wrong), one line for the user; for an offered edit,
     how sampling ended when it stopped early."""
@@ -112,6 +135,10 @@ class Job:
     task: asyncio.Task[None] | None = None
     grading: Round | None = None
     """The grading round while the job runs."""
+    parts: list[Job] = field(default_factory=list)
+    """A fix-all job's per-region quick fixes, in the order they ran."""
+    fixed_text: str | None = None
+    """A fix-all job's module with every verified region fix applied."""
 
     def __post_init__(self) -> None:
         self.asked = self.request.candidates
@@ -121,7 +148,20 @@ class Job:
         return self.request.key
 
     @property
+    def region(self) -> Region | None:
+        return self.located.region if self.located is not None else None
+
+    @property
+    def subject(self) -> str | None:
+        """The name of what the job changes (``Client.send``), if it has one."""
+        if self.located is not None:
+            return self.located.region.name
+        return self.target.name if self.target is not None else None
+
+    @property
     def new_text(self) -> str | None:
+        if self.parts:
+            return self.fixed_text
         winner = self.report.winner if self.report else None
         return winner.content if winner else None
 
@@ -148,11 +188,15 @@ async def run_job(
     """Generate, grade and rank; never raises except CancelledError."""
     req = job.request
     try:
-        await _run(job, engine, make_proposer, on_progress)
+        if req.key.kind == "fixall" and req.edit_format == "edits":
+            await _run_fixall(job, engine, make_proposer, on_progress)
+        else:
+            await _run(job, engine, make_proposer, on_progress)
     except asyncio.CancelledError:
         job.cancel_event.set()
-        if job.grading is not None:
-            abandon(job.grading)
+        for grading in [job.grading, *(part.grading for part in job.parts)]:
+            if grading is not None:
+                abandon(grading)
         if job.state not in ("done", "failed"):
             job.state = "cancelled"
             job.message = job.message or "cancelled"
@@ -178,28 +222,150 @@ def abandon(grading: Round) -> None:
     grading.cancel()
 
 
+FIXALL_MAX_REGIONS = 8
+"""Regions one fix-all job tries, in file order; the rest are left and said so."""
+
+
+async def _run_fixall(
+    job: Job, engine: Engine, make_proposer: Callable[[], Proposer], on_progress: ProgressFn
+) -> None:
+    """Fix the file region by region: one quick fix per region holding diagnostics, each asked
+    for and graded on the text with the earlier regions' verified fixes applied, so that the
+    combined edit was graded as a whole by its last step. Never asks for the whole file."""
+    req = job.request
+    diagnostics = list(req.diagnostics)
+    if not diagnostics:
+        findings, _ = await asyncio.to_thread(engine.findings, req.rel_path, req.text)
+        diagnostics = finding_diagnostics(findings)
+    groups = group_by_region(req.text, diagnostics)
+    total = sum(len(group) for group in groups)
+    if not groups:
+        job.state = "done"
+        job.message = "gauntlet: fix all: no diagnostics in the file"
+        on_progress(job, job.message)
+        return
+    job.state = "generating"
+    text = req.text
+    left: list[str] = []
+    fixed = 0
+    for number, group in enumerate(groups):
+        where = f"line {group[0].line + 1}"
+        if number >= FIXALL_MAX_REGIONS:
+            left.append(f"{where}: over the limit of {FIXALL_MAX_REGIONS} regions per fix-all")
+            continue
+        budget = req.max_tokens - job.usage.total
+        elapsed = time.monotonic() - job.started
+        remaining = None if req.time_limit_s is None else req.time_limit_s * 0.9 - elapsed
+        if budget <= 0 or (remaining is not None and remaining <= 1):
+            why = "the job's token budget is spent" if budget <= 0 else "out of time"
+            left.append(f"{where}: not tried ({why})")
+            continue
+        group = [_moved(d, req.text, text) for d in group]
+        first = min(d.line for d in group)
+        last = max(d.end_line for d in group)
+        part = Job(
+            JobRequest(
+                key=JobKey(req.key.uri, req.key.version, (first, 0, last, 0), "quickfix"),
+                rel_path=req.rel_path,
+                text=text,
+                diagnostics=group,
+                candidates=req.candidates,
+                tests=req.tests,
+                max_tokens=budget,
+                early_stop=req.early_stop,
+                max_reply_tokens=req.max_reply_tokens,
+            ),
+            id=f"{job.id}.{number + 1}",
+        )
+        part.cancel_event = job.cancel_event
+        job.parts.append(part)
+
+        def progress(_part: Job, message: str, number: int = number) -> None:
+            on_progress(
+                job, f"region {number + 1}/{min(len(groups), FIXALL_MAX_REGIONS)}: {message}"
+            )
+
+        try:
+            await asyncio.wait_for(_run(part, engine, make_proposer, progress), remaining)
+        except TimeoutError:
+            if part.grading is not None:
+                abandon(part.grading)
+            part.state, part.message = "cancelled", "out of time"
+        finally:
+            _add_usage(job.usage, part.usage)
+            part.grading = None
+        if part.new_text is not None:
+            text = part.new_text
+            fixed += len(group)
+            job.report = part.report
+        else:
+            why = part.message.removeprefix("gauntlet: ") or part.state
+            left.append(f"{where}: {why}")
+    job.fixed_text = text if text != req.text else None
+    job.state = "done"
+    summary = f"fixed {fixed} of {total} diagnostics"
+    if fixed:
+        summary += ", each region verified with the fixes before it"
+    job.message = summary + ("; left: " + "; ".join(left[:3]) if left else "")
+    if len(left) > 3:
+        job.message += f"; and {len(left) - 3} more"
+    if job.fixed_text is not None:
+        job.first_verified_s = time.monotonic() - job.started
+    on_progress(job, job.message)
+
+
+def finding_diagnostics(findings: Sequence[Finding]) -> list[DiagnosticInfo]:
+    """The graders' findings as the diagnostics a request carries."""
+    return [
+        DiagnosticInfo(
+            line=max(f.line - 1, 0),
+            character=max(0, f.column - 1),
+            end_line=max(f.line - 1, 0),
+            end_character=max(0, f.column - 1),
+            message=f.message,
+            source=f.tool,
+            code=f.code,
+        )
+        for f in findings
+    ]
+
+
+def group_by_region(text: str, diagnostics: Sequence[DiagnosticInfo]) -> list[list[DiagnosticInfo]]:
+    """Diagnostics sharing a region, one group per region, in file order."""
+    groups: dict[tuple[int, int], list[DiagnosticInfo]] = {}
+    for diagnostic in sorted(diagnostics, key=lambda d: (d.line, d.character)):
+        region = locate(text, diagnostic.line, diagnostic.end_line).region
+        groups.setdefault((region.start_line, region.end_line), []).append(diagnostic)
+    return [groups[key] for key in sorted(groups)]
+
+
+def _moved(diagnostic: DiagnosticInfo, before: str, after: str) -> DiagnosticInfo:
+    """The diagnostic at its line in ``after``, the text ``before`` with earlier fixes applied."""
+    if before == after:
+        return diagnostic
+    old, new = before.splitlines(), after.splitlines()
+    shift = None
+    for tag, i1, i2, j1, _j2 in difflib.SequenceMatcher(
+        None, old, new, autojunk=False
+    ).get_opcodes():
+        if i1 <= diagnostic.line < i2:
+            shift = j1 - i1 if tag == "equal" else None
+            break
+    if shift is None:
+        return diagnostic
+    return dataclasses.replace(
+        diagnostic, line=diagnostic.line + shift, end_line=diagnostic.end_line + shift
+    )
+
+
 async def _run(
     job: Job, engine: Engine, make_proposer: Callable[[], Proposer], on_progress: ProgressFn
 ) -> None:
     req = job.request
-    start_line, _, end_line, _ = req.key.range
-    target = (
-        module_target(req.text)
-        if req.key.kind == "fixall"
-        else find_target(req.text, start_line, end_line)
-    )
-    job.target = target
     covering = await asyncio.to_thread(
         lambda: tests_for(engine.snapshot.root, req.rel_path, test_files(engine.snapshot.root))
     )
-    messages = build_fix_messages(
-        path=req.rel_path,
-        source=req.text,
-        target=target,
-        diagnostics=req.diagnostics,
-        kind=req.key.kind,
-        covering_tests=covering[:20],
-    )
+    messages = _fix_messages(job, covering[:20])
     grading = engine.start(
         req.rel_path, current=req.text, cancel=job.cancel_event, expected=req.candidates
     )
@@ -209,22 +375,22 @@ async def _run(
     proposer = make_proposer()
     tests_proposer = make_proposer() if req.tests > 0 else None
     tests_task = (
-        asyncio.create_task(_ask_tests(tests_proposer, req, target))
-        if tests_proposer is not None
-        else None
+        asyncio.create_task(_ask_tests(tests_proposer, job)) if tests_proposer is not None else None
     )
     graded: list[asyncio.Future[None]] = []
     stopped: _Stop | None = None
     try:
         # aclosing: leaving early (token budget, early stop) closes the generator and its requests.
-        async with contextlib.aclosing(proposer.propose(messages, req.candidates)) as replies:
+        async with contextlib.aclosing(
+            proposer.propose(messages, req.candidates, job.reply_cap)
+        ) as replies:
             stopped = await _generate(job, grading, proposer, replies, graded, on_progress)
         if stopped is None and await _disagree(job, grading, proposer, graded):
             offset = job.asked
             job.asked += req.extra_candidates
             on_progress(job, f"candidates disagree: asking for {req.extra_candidates} more")
             async with contextlib.aclosing(
-                proposer.propose(messages, req.extra_candidates)
+                proposer.propose(messages, req.extra_candidates, job.reply_cap)
             ) as replies:
                 stopped = await _generate(
                     job, grading, proposer, replies, graded, on_progress, offset=offset
@@ -284,6 +450,37 @@ async def _run(
     else:
         job.message = no_candidate_message(job)
         on_progress(job, job.message)
+
+
+def _fix_messages(job: Job, covering: list[str]) -> list[dict[str, str]]:
+    """Find what the job changes, set its per-candidate token cap, and build the prompt."""
+    req = job.request
+    start_line, _, end_line, _ = req.key.range
+    if req.edit_format == "definition":
+        job.target = (
+            module_target(req.text)
+            if req.key.kind == "fixall"
+            else find_target(req.text, start_line, end_line)
+        )
+        job.reply_cap = req.max_reply_tokens
+        return build_fix_messages(
+            path=req.rel_path,
+            source=req.text,
+            target=job.target,
+            diagnostics=req.diagnostics,
+            kind=req.key.kind,
+            covering_tests=covering,
+        )
+    job.located = locate(req.text, start_line, end_line)
+    job.reply_cap = reply_token_cap(job.located.region, req.max_reply_tokens)
+    return build_region_messages(
+        path=req.rel_path,
+        source=req.text,
+        located=job.located,
+        diagnostics=req.diagnostics,
+        kind=req.key.kind,
+        covering_tests=covering,
+    )
 
 
 @dataclass(frozen=True)
@@ -364,7 +561,6 @@ def _take(
     """Splice a reply into the module and submit it: its grading, if it needs one, and whether
     it is a duplicate of a candidate already submitted (a free vote)."""
     req = job.request
-    assert job.target is not None
     index = offset + reply.index
     job.received += 1
     job.reply_s[index] = time.monotonic() - job.started
@@ -372,19 +568,33 @@ def _take(
     if reply.error is not None:
         job.failures.append(reply.error.message)
         return None, False
-    code = extract_code(reply.text)
-    if code is None:
-        job.invalid.append(f"reply {index}: no code found in the reply")
+    if reply.finish_reason == "length":
+        # A cut reply may hold complete blocks, but not the whole change: never a partial edit.
+        job.invalid.append(
+            f"reply {index}: cut at {job.reply_cap or req.max_reply_tokens} tokens (max_tokens)"
+        )
         return None, False
     try:
-        content = splice(req.text, code, job.target)
-    except SpliceError as exc:
+        content = _apply(job, reply.text)
+    except (ReplyError, SpliceError) as exc:
         job.invalid.append(f"reply {index}: {exc.reason}")
         return None, False
     fut = grading.submit(Candidate(f"c{index}", content))
     if fut is None:
         return None, True
     return asyncio.wrap_future(fut), False
+
+
+def _apply(job: Job, text: str) -> str:
+    """The module with the reply's change; raises ReplyError or SpliceError with the reason."""
+    req = job.request
+    if job.located is not None:
+        return apply_reply(req.text, job.located.region, text)
+    assert job.target is not None
+    code = extract_code(text)
+    if code is None:
+        raise ReplyError("no code found in the reply")
+    return splice(req.text, code, job.target)
 
 
 async def _disagree(
@@ -480,10 +690,17 @@ def no_candidate_message(job: Job) -> str:
     return f"gauntlet: no verified fix among {len(report.verdicts)} candidates (all unchanged or unusable)"
 
 
-async def _ask_tests(proposer: Proposer, req: JobRequest, target: Target) -> list[UntrustedTest]:
-    messages = build_test_messages(
-        path=req.rel_path, source=req.text, target=target, count=req.tests
-    )
+async def _ask_tests(proposer: Proposer, job: Job) -> list[UntrustedTest]:
+    req = job.request
+    if job.located is not None:
+        messages = build_region_test_messages(
+            path=req.rel_path, source=req.text, located=job.located, count=req.tests
+        )
+    else:
+        assert job.target is not None
+        messages = build_test_messages(
+            path=req.rel_path, source=req.text, target=job.target, count=req.tests
+        )
     tests: list[UntrustedTest] = []
     async for reply in proposer.propose(messages, 1):
         if reply.error is None:

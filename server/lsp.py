@@ -413,7 +413,7 @@ class GauntletServer(LanguageServer):
             return types.CodeAction(
                 title=title_for(job),
                 kind=kind,
-                edit=document_edit(job.key.uri, job.key.version, job.report.current, job.new_text),
+                edit=document_edit(job.key.uri, job.key.version, job.request.text, job.new_text),
                 data={"job": job.id},
             )
         if job.state in ("failed", "cancelled"):
@@ -427,11 +427,11 @@ def title_for(job: Job) -> str:
         "quickfix": "Fix " + _short(job.request.diagnostics[0].message)
         if job.request.diagnostics
         else "Fix",
-        "rewrite": f"Rewrite {job.target.name}"
-        if job.target and job.target.name
-        else "Rewrite selection",
+        "rewrite": f"Rewrite {job.subject}" if job.subject else "Rewrite selection",
         "fixall": "Fix all in file",
     }[job.key.kind]
+    if job.parts:
+        return f"{what} ({job.message})"
     return f"{what} ({job.report.winner.summary})"
 
 

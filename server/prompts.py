@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from .regions import Located, region_context, source_lines
+
 TargetKind = Literal["function", "class", "module"]
 FixKind = Literal["quickfix", "rewrite", "fixall"]
 
@@ -19,7 +22,6 @@ SYSTEM_PROMPT = (
     "mypy --strict, bandit and the project's tests, and you keep the code's existing style, "
     "names and public behaviour. You answer with code in one fenced block and nothing else."
 )
-_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,6 @@ class Target:
     end_line: int
     """0-based and inclusive."""
     text: str
-
-
-def source_lines(source: str) -> list[str]:
-    """Lines with their endings, split only where Python and LSP split (not at form feeds)."""
-    return _LINES.findall(source)
 
 
 def module_target(source: str) -> Target:
@@ -167,6 +164,113 @@ def build_test_messages(
         f"Reply with the imports and the {count} test functions in one fenced ```python block."
     )
     return _messages(parts)
+
+
+EDITS_FORMAT = """\
+Reply with the change as one or more SEARCH/REPLACE blocks and nothing else:
+
+<<<<<<< SEARCH
+lines copied exactly from the region, indentation included, just enough to be unique
+=======
+the lines that replace them
+>>>>>>> REPLACE
+
+Copy the SEARCH lines exactly; never write `...` or `# rest unchanged` in place of code. If the \
+fix needs a new import, add one block with an empty SEARCH part whose REPLACE part holds only \
+the import lines; they join the module's imports."""
+
+REWRITE_FORMAT = (
+    "Where most of the region changes, you may instead reply with the complete new text of the "
+    "region in one fenced ```python block."
+)
+
+
+def build_region_messages(
+    *,
+    path: str,
+    source: str,
+    located: Located,
+    diagnostics: Sequence[DiagnosticInfo],
+    kind: FixKind,
+    covering_tests: Sequence[str],
+    instruction: str | None = None,
+) -> list[dict[str, str]]:
+    """Ask for a fix of one region only, as SEARCH/REPLACE blocks; the prompt holds the region
+    and bounded context (imports, enclosing outlines, used definitions), never the whole file."""
+    region = located.region
+    total = len(source_lines(source))
+    lines = f"lines {region.start_line + 1}-{region.end_line + 1}"
+    name = f"`{region.name}`" if region.name else lines
+    parts = [f"File: `{path}` ({total} lines; the parts the change needs are shown)"]
+    parts.extend(_region_context(source, located))
+    title = f"`{region.name}`, {lines}" if region.name else lines
+    parts.append(f"The region to change ({title}):\n" + _fenced(region.text))
+    if diagnostics:
+        parts.append("Diagnostics:\n" + "\n".join(_diagnostic_lines(source, diagnostics)))
+    if covering_tests:
+        parts.append("These tests cover it and must keep passing: " + ", ".join(covering_tests))
+    else:
+        parts.append("No tests are known to cover it.")
+    if kind == "rewrite":
+        task = f"Rewrite {name} to be correct, clear and idiomatic, keeping its behaviour."
+    else:
+        task = f"Fix the diagnostics above in {name} with the smallest change; change nothing else."
+    parts.append(f"Task: {task}")
+    if instruction:
+        parts.append(f"Instruction from the user: {_plain(instruction).strip()}")
+    parts.append(EDITS_FORMAT + ("\n\n" + REWRITE_FORMAT if kind == "rewrite" else ""))
+    return _messages(parts)
+
+
+def build_region_test_messages(
+    *, path: str, source: str, located: Located, count: int
+) -> list[dict[str, str]]:
+    """Ask for tests of the code under change: the region's function (through its top-level
+    class or function when it is a method or nested), or what a window defines."""
+    module = module_import_name(path)
+    region = located.region
+    top = located.scopes[0].node.name if located.scopes else region.def_name
+    if region.kind == "function" and region.name:
+        if located.scopes and isinstance(located.scopes[0].node, ast.ClassDef):
+            subject = f"the method `{region.name}` (through instances of `{top}`)"
+        elif located.scopes:
+            subject = f"`{top}`, whose behaviour depends on `{region.name}`"
+        else:
+            subject = f"`{region.name}`"
+        example = f"from {module} import {top}"
+    elif top:
+        subject, example = (
+            f"`{top}` (the lines shown are part of it)",
+            f"from {module} import {top}",
+        )
+    else:
+        subject = f"what the lines shown define or use in `{module}`"
+        example = f"from {module} import ..."
+    parts = [f"File: `{path}` (import it as `{module}`)", *_region_context(source, located)]
+    lines = f"lines {region.start_line + 1}-{region.end_line + 1}"
+    parts.append(f"The code under change ({lines}):\n" + _fenced(region.text))
+    parts.append(
+        f"Task: Write {count} small, independent pytest test functions for {subject}. Each is a "
+        "top-level `def test_...():` that checks one behaviour with plain `assert` statements "
+        "and needs no fixtures, files, network, randomness or sleeping. Import what you use, "
+        f"e.g. `{example}`."
+    )
+    parts.append(
+        f"Reply with the imports and the {count} test functions in one fenced ```python block."
+    )
+    return _messages(parts)
+
+
+def _region_context(source: str, located: Located) -> list[str]:
+    context = region_context(source, located)
+    parts = []
+    if context.imports:
+        parts.append("The module's imports:\n" + _fenced(context.imports))
+    if context.scopes:
+        parts.append("Where the region sits (outline):\n" + _fenced(context.scopes))
+    if context.used:
+        parts.append("Module-level definitions the region uses:\n" + _fenced(context.used))
+    return parts
 
 
 def module_import_name(path: str) -> str:

@@ -124,7 +124,11 @@ class Proposer(Protocol):
 
     usage: Usage
 
-    def propose(self, messages: list[dict[str, str]], n: int) -> AsyncGenerator[Reply, None]: ...
+    def propose(
+        self, messages: list[dict[str, str]], n: int, max_tokens: int | None = None
+    ) -> AsyncGenerator[Reply, None]:
+        """``n`` replies to ``messages``, each at most ``max_tokens`` (default: the config's)."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -223,8 +227,11 @@ class OpenAIProposer:
         if self._own_client:
             await self._client.aclose()
 
-    async def propose(self, messages: list[dict[str, str]], n: int) -> AsyncGenerator[Reply, None]:
+    async def propose(
+        self, messages: list[dict[str, str]], n: int, max_tokens: int | None = None
+    ) -> AsyncGenerator[Reply, None]:
         loop = asyncio.get_running_loop()
+        cap = self.config.max_tokens if max_tokens is None else max(1, max_tokens)
         deadline = loop.time() + self.config.total_timeout_s
         queue: asyncio.Queue[Reply] = asyncio.Queue()
         emitted: set[int] = set()
@@ -237,7 +244,7 @@ class OpenAIProposer:
         logger.info(
             "asking %s for %d candidates from %s", self.config.model, n, self.config.base_url
         )
-        driver = asyncio.create_task(self._drive(messages, n, emit, deadline))
+        driver = asyncio.create_task(self._drive(messages, n, cap, emit, deadline))
         yielded: set[int] = set()
         try:
             while len(yielded) < n:
@@ -272,15 +279,20 @@ class OpenAIProposer:
         await asyncio.wait({task})
 
     async def _drive(
-        self, messages: list[dict[str, str]], n: int, emit: Callable[[Reply], None], deadline: float
+        self,
+        messages: list[dict[str, str]],
+        n: int,
+        cap: int,
+        emit: Callable[[Reply], None],
+        deadline: float,
     ) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 if self.config.use_n_param and n > 1:
-                    group.create_task(self._batch(messages, n, emit, deadline))
+                    group.create_task(self._batch(messages, n, cap, emit, deadline))
                 else:
                     for index in range(n):
-                        group.create_task(self._request(messages, [index], emit, deadline))
+                        group.create_task(self._request(messages, [index], cap, emit, deadline))
         except Exception:
             logger.exception("the proposer failed unexpectedly")
         lost = ProposerFailure("bad_response", "the proposer produced no reply for this candidate")
@@ -288,21 +300,27 @@ class OpenAIProposer:
             emit(failed_reply(index, lost))
 
     async def _batch(
-        self, messages: list[dict[str, str]], n: int, emit: Callable[[Reply], None], deadline: float
+        self,
+        messages: list[dict[str, str]],
+        n: int,
+        cap: int,
+        emit: Callable[[Reply], None],
+        deadline: float,
     ) -> None:
-        missing = await self._request(messages, list(range(n)), emit, deadline)
+        missing = await self._request(messages, list(range(n)), cap, emit, deadline)
         if missing:
             logger.info(
                 "endpoint returned %d of %d choices; asking for the rest", n - len(missing), n
             )
             async with asyncio.TaskGroup() as group:
                 for index in missing:
-                    group.create_task(self._request(messages, [index], emit, deadline))
+                    group.create_task(self._request(messages, [index], cap, emit, deadline))
 
     async def _request(
         self,
         messages: list[dict[str, str]],
         indices: list[int],
+        cap: int,
         emit: Callable[[Reply], None],
         deadline: float,
     ) -> list[int]:
@@ -312,7 +330,7 @@ class OpenAIProposer:
             "model": cfg.model,
             "messages": messages,
             "temperature": cfg.temperature,
-            "max_tokens": cfg.max_tokens,
+            "max_tokens": cap,
             "n": len(indices),
             "stream": cfg.stream,
         }

@@ -24,6 +24,11 @@ Faults, for the first ``fault_count`` requests: ``"500"``; ``"429"`` (with ``Ret
 ``"hang"`` (never answers); ``"drop"`` (streams half, then closes the socket); ``"garbage"``
 (a 200 that is not JSON); ``"empty_choices"``; ``"prose"`` (200 KB of prose as every reply);
 ``"refused"`` (``base_url`` points at a closed port).
+
+``max_tokens`` (or ``max_completion_tokens``) in a request is honoured as real endpoints do: a
+reply longer than that many tokens (split as the stub counts them, ``_TOKEN``: a run of
+non-space with the spaces after it) is cut there and finishes with ``"length"``, and its usage
+counts the tokens sent. The ``"prose"`` fault ignores the cap, like an endpoint that does.
 """
 
 from __future__ import annotations
@@ -233,9 +238,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "garbage":
             return self._send(200, GARBAGE, "text/html")
         texts = [] if fault == "empty_choices" else stub._texts(body, fault)
+        texts, finishes = _cap(texts, None if fault == "prose" else _max_tokens(body))
         if body.get("stream"):
-            return self._stream(body, texts, drop=fault == "drop")
-        return self._complete(body, texts, drop=fault == "drop")
+            return self._stream(body, texts, finishes, drop=fault == "drop")
+        return self._complete(body, texts, finishes, drop=fault == "drop")
 
     def _error(
         self, status: int, message: str, code: str | None, headers: dict[str, str] | None = None
@@ -271,7 +277,9 @@ class _Handler(BaseHTTPRequestHandler):
             "total_tokens": prompt + completion,
         }
 
-    def _complete(self, body: dict[str, Any], texts: list[str], *, drop: bool) -> None:
+    def _complete(
+        self, body: dict[str, Any], texts: list[str], finishes: list[str], *, drop: bool
+    ) -> None:
         stub = self.server.stub
         longest = max((len(_chunks(t, stub.tokens_per_chunk)) for t in texts), default=0)
         if stub.stream_delay_s and stub._stopping.wait(stub.stream_delay_s * longest):
@@ -285,9 +293,9 @@ class _Handler(BaseHTTPRequestHandler):
                 {
                     "index": i,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "finish_reason": finish,
                 }
-                for i, text in enumerate(texts)
+                for i, (text, finish) in enumerate(zip(texts, finishes, strict=True))
             ],
         }
         if stub.usage:
@@ -304,9 +312,11 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self._abort()
 
-    def _stream(self, body: dict[str, Any], texts: list[str], *, drop: bool) -> None:
+    def _stream(
+        self, body: dict[str, Any], texts: list[str], finishes: list[str], *, drop: bool
+    ) -> None:
         stub = self.server.stub
-        events = _events(body, texts, stub.tokens_per_chunk)
+        events = _events(body, texts, finishes, stub.tokens_per_chunk)
         options = body.get("stream_options") or {}
         include_usage = stub.usage and isinstance(options, dict) and options.get("include_usage")
         if include_usage:
@@ -345,6 +355,30 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    """The request's cap on completion tokens per choice, if it sets a usable one."""
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def _cap(texts: list[str], limit: int | None) -> tuple[list[str], list[str]]:
+    """Each reply cut to ``limit`` tokens, and its finish reason: ``"length"`` where it was cut."""
+    capped: list[str] = []
+    finishes: list[str] = []
+    for text in texts:
+        tokens = _TOKEN.findall(text)
+        if limit is not None and len(tokens) > limit:
+            capped.append("".join(tokens[:limit]))
+            finishes.append("length")
+        else:
+            capped.append(text)
+            finishes.append("stop")
+    return capped, finishes
+
+
 def _chunks(text: str, size: int) -> list[str]:
     tokens = _TOKEN.findall(text)
     return ["".join(tokens[i : i + size]) for i in range(0, len(tokens), size)]
@@ -364,7 +398,9 @@ def _chunk(body: dict[str, Any], choices: list[dict[str, Any]], usage: Any = Non
     return json.dumps(chunk)
 
 
-def _events(body: dict[str, Any], texts: list[str], tokens_per_chunk: int) -> list[str]:
+def _events(
+    body: dict[str, Any], texts: list[str], finishes: list[str], tokens_per_chunk: int
+) -> list[str]:
     """Role chunks, then content chunks round-robin across choices, each ending at its finish."""
     if not texts:
         return [_chunk(body, [])]
@@ -382,7 +418,8 @@ def _events(body: dict[str, Any], texts: list[str], tokens_per_chunk: int) -> li
                 delta = {"content": choice[step]}
                 events.append(_chunk(body, [{"index": i, "delta": delta, "finish_reason": None}]))
             elif step == len(choice):
-                events.append(_chunk(body, [{"index": i, "delta": {}, "finish_reason": "stop"}]))
+                end = {"index": i, "delta": {}, "finish_reason": finishes[i]}
+                events.append(_chunk(body, [end]))
     return events
 
 

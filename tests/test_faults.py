@@ -374,7 +374,9 @@ class ListProposer:
         self.texts = texts
         self.usage = Usage()
 
-    async def propose(self, messages: list[dict[str, str]], n: int) -> AsyncGenerator[Reply, None]:
+    async def propose(
+        self, messages: list[dict[str, str]], n: int, max_tokens: int | None = None
+    ) -> AsyncGenerator[Reply, None]:
         for i in range(n):
             yield Reply(i, self.texts[i % len(self.texts)], "stop", 10, False)
 

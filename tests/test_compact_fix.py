@@ -1,0 +1,145 @@
+"""Quick fixes ask for the region only: per-candidate token caps from the region, cut replies
+named as such, and fix-all done region by region instead of one whole-file reply."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Iterator
+from pathlib import Path
+
+import pytest
+
+from gauntlet.graders.select import Engine
+from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, run_job
+from gauntlet.server.prompts import DiagnosticInfo
+from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, Reply, Usage
+from tests.openai_stub import OpenAIStub
+from tests.test_faults import REL, workspace
+
+ORIGINAL = (Path(__file__).parent / "fixtures" / "calc" / "calc" / "core.py").read_text()
+# Two functions with an undefined name each: ruff F821 and mypy name-defined on both lines.
+BROKEN = ORIGINAL.replace("return a + b", "return a + bb").replace("min(x, high)", "min(x, hihg)")
+FIX_ADD = "<<<<<<< SEARCH\n    return a + bb\n=======\n    return a + b\n>>>>>>> REPLACE\n"
+FIX_CLAMP = (
+    "Fixed the typo:\n\n```\n<<<<<<< SEARCH\n    return max(low, min(x, hihg))\n=======\n"
+    "    return max(low, min(x, high))\n>>>>>>> REPLACE\n```\n"
+)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    made = Engine(workspace(tmp_path))
+    yield made
+    made.close()
+
+
+def request(kind: JobKind, line: int, diagnostics: list[DiagnosticInfo], **more: int) -> JobRequest:
+    return JobRequest(
+        key=JobKey("file:///calc/calc/core.py", 1, (line, 0, line, 0), kind),
+        rel_path=REL,
+        text=BROKEN,
+        diagnostics=diagnostics,
+        candidates=2,
+        tests=0,
+        max_tokens=100_000,
+        **more,
+    )
+
+
+class RoutedProposer:
+    """Answers each prompt by the function it names; records every prompt and token cap."""
+
+    def __init__(self, asked: list[tuple[str, int | None]]) -> None:
+        self.usage = Usage()
+        self.asked = asked
+
+    async def propose(
+        self, messages: list[dict[str, str]], n: int, max_tokens: int | None = None
+    ) -> AsyncGenerator[Reply, None]:
+        prompt = messages[-1]["content"]
+        self.asked.append((prompt, max_tokens))
+        text = FIX_ADD if "in `add`" in prompt else FIX_CLAMP if "in `clamp`" in prompt else ""
+        self.usage.prompt_tokens += len(prompt) // 4
+        for i in range(n):
+            yield Reply(i, text, "stop", len(text) // 4, True)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def typo(name: str) -> DiagnosticInfo:
+    line = next(i for i, text in enumerate(BROKEN.splitlines()) if name in text)
+    return DiagnosticInfo(line, 0, line, 0, f"Undefined name `{name}`", "ruff", "F821")
+
+
+async def test_fix_all_fixes_region_by_region_and_says_how_many(engine: Engine) -> None:
+    asked: list[tuple[str, int | None]] = []
+    job = Job(request("fixall", 0, [typo("bb"), typo("hihg")], max_reply_tokens=1024))
+
+    await run_job(job, engine, lambda: RoutedProposer(asked), lambda _j, _m: None)
+
+    assert job.new_text == ORIGINAL, job.message
+    # One small request per region holding diagnostics, never the whole file: `mean`'s body is
+    # in neither prompt.
+    assert len(asked) == 2 and len(job.parts) == 2
+    assert all("total = total + v" not in prompt for prompt, _ in asked)
+    assert all(cap == 512 for _, cap in asked)
+    assert job.message.startswith("fixed 2 of 2 diagnostics"), job.message
+    # The second region was graded on the text with the first fix in it.
+    assert job.parts[1].request.text == BROKEN.replace("a + bb", "a + b")
+
+
+async def test_fix_all_without_diagnostics_fixes_the_graders_findings_and_says_what_it_left(
+    engine: Engine,
+) -> None:
+    asked: list[tuple[str, int | None]] = []
+    job = Job(request("fixall", 0, []))
+
+    def only_add() -> Proposer:
+        proposer = RoutedProposer(asked)
+        original = proposer.propose
+
+        async def propose(
+            messages: list[dict[str, str]], n: int, max_tokens: int | None = None
+        ) -> AsyncGenerator[Reply, None]:
+            if "in `clamp`" in messages[-1]["content"]:
+                messages = [{"role": "user", "content": "nothing"}]
+            async for reply in original(messages, n, max_tokens):
+                yield reply
+
+        proposer.propose = propose  # type: ignore[method-assign]
+        return proposer
+
+    await run_job(job, engine, only_add, lambda _j, _m: None)
+
+    # The graders report the unused `import os`, and each typo to ruff and to mypy: three
+    # regions. Only `add` gets a usable reply.
+    assert job.new_text == BROKEN.replace("a + bb", "a + b")
+    assert len(job.parts) == 3
+    fixed, total = (int(word) for word in job.message.split()[1:4:2])
+    assert fixed == len(job.parts[1].request.diagnostics) >= 2 and total >= fixed + 3
+    assert "left: line 3: 0/2 candidates usable" in job.message
+    assert "line 18: 0/2 candidates usable: reply 0: no code found" in job.message
+
+
+async def test_a_reply_cut_at_max_tokens_is_named_and_the_cap_follows_the_region(
+    engine: Engine,
+) -> None:
+    line = BROKEN.splitlines().index("    return a + bb")
+    diagnostic = DiagnosticInfo(line, 11, line, 13, "Undefined name `bb`", "ruff", "F821")
+    rambling = "Let me think about this carefully. " * 400 + FIX_ADD
+    with OpenAIStub([FIX_ADD, rambling]) as stub:
+        config = ProposerConfig(base_url=stub.base_url, model="stub-model", max_tokens=1024)
+        job = Job(request("quickfix", line, [diagnostic], max_reply_tokens=1024))
+        proposers: list[OpenAIProposer] = []
+
+        def make() -> Proposer:
+            proposers.append(OpenAIProposer(config))
+            return proposers[-1]
+
+        await asyncio.wait_for(run_job(job, engine, make, lambda _j, _m: None), 120)
+
+    # A three-line function needs nowhere near the 1024-token setting.
+    assert stub.requests[0]["max_tokens"] == job.reply_cap == 512
+    assert job.new_text == BROKEN.replace("a + bb", "a + b"), job.message
+    assert job.invalid == ["reply 1: cut at 512 tokens (max_tokens)"]
