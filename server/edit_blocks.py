@@ -107,7 +107,7 @@ def apply_reply(source: str, region: Region, reply: str) -> str:
         code = extract_code(reply)
         if code is None:
             raise ReplyError("no code found in the reply")
-        if region.kind == "module":
+        if region.kind == "module" or _rewrites_module(source, region, code):
             return code.replace("\n", _newline(source))
         edits, imports = _rewrite(lines, region, code.split("\n")[:-1])
     text = _apply(source, lines, edits)
@@ -304,6 +304,40 @@ def _rewrite(lines: list[str], region: Region, code: list[str]) -> tuple[list[_E
     scale = style.unit / _reply_unit(style, code)
     new = _reindent(code, 0, base, {base: _width(region.indent)}, scale, style)
     return [(start, stop, new, 0)], "\n".join(imports)
+
+
+def _rewrites_module(source: str, region: Region, code: str) -> bool:
+    """Whether the reply is a whole new module (it redefines every top-level definition of the
+    module, two or more); raises ReplyError when it redefines some outside the region only."""
+    module, reply = _parse(source), _parse(code)
+    if module is None or reply is None:
+        return False
+    ours = _top_level_names(module)
+    theirs = _top_level_names(reply)
+    if len(ours) >= 2 and set(ours) <= set(theirs):
+        return True
+    outside = {
+        name
+        for name, (first, last) in ours.items()
+        if last < region.start_line or first > region.end_line
+    }
+    clash = sorted((outside & set(theirs)) - {region.def_name})
+    if clash:
+        raise ReplyError(
+            f"the reply re-writes `{clash[0]}`, which is outside the region "
+            f"(lines {region.start_line + 1}-{region.end_line + 1})"
+        )
+    return False
+
+
+def _top_level_names(tree: ast.Module) -> dict[str, tuple[int, int]]:
+    """Each top-level def and class with its 0-based first (decorator) and last line."""
+    found: dict[str, tuple[int, int]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+            found.setdefault(node.name, (first, (node.end_lineno or node.lineno) - 1))
+    return found
 
 
 def _same(code: list[str], module: list[str]) -> bool:

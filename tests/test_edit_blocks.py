@@ -504,3 +504,18 @@ def test_string_lines_left_of_the_code_keep_their_text() -> None:
     result = apply_reply(MODULE, TOTAL, reply)
 
     assert 'result += x\n        print("""\nTotal:\n  done""")\n        return result\n' in result
+
+
+def test_a_reply_that_rewrites_the_whole_module_is_the_new_module() -> None:
+    # Models asked for a region sometimes answer with the whole file: that is a candidate too.
+    new = MODULE.replace("return LIMIT", "return 0")
+    assert apply_reply(MODULE, FIRST, f"```python\n{new}```\n") == new
+
+
+def test_a_rewrite_that_also_rewrites_a_function_outside_the_region_is_rejected() -> None:
+    reply = (
+        "```python\ndef first(values: Iterable[int]) -> int:\n    return 0\n\n\n"
+        "def area(r: float) -> float:\n    return r\n```\n"
+    )
+    with pytest.raises(ReplyError, match=r"re-writes `area`, which is outside the region"):
+        apply_reply(MODULE, FIRST, reply)
