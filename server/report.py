@@ -26,6 +26,8 @@ def candidates_markdown(job: Job) -> str:
         lines.append(f"- time: {job.finished_s:.2f}s")
     for line in (job.invalid + job.failures)[:20]:
         lines.append(f"- {line}")
+    if job.parts:
+        return "\n".join([*lines, *_parts_markdown(job)]) + "\n"
     report = job.report
     if report is None:
         return "\n".join(lines) + "\n"
@@ -57,6 +59,30 @@ def candidates_markdown(job: Job) -> str:
         if diff:
             lines += ["", "```diff", diff.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
+
+
+def _parts_markdown(job: Job) -> list[str]:
+    """A fix-all job: one table row per region, then each region's own candidates."""
+    lines = [
+        "",
+        "| region | diagnostics | result |",
+        "| --- | --- | --- |",
+    ]
+    for part in job.parts:
+        region = part.region
+        where = (f"`{region.name}` " if region is not None and region.name else "") + (
+            f"lines {region.start_line + 1}-{region.end_line + 1}" if region else ""
+        )
+        result = "fixed" if part.new_text is not None else part.message or part.state
+        lines.append(f"| {where} | {len(part.request.diagnostics)} | {result} |")
+    in_code = False
+    for part in job.parts:
+        lines.append("")
+        for line in candidates_markdown(part).rstrip("\n").split("\n"):
+            in_code = in_code != line.startswith("```")
+            # Each region's report one heading level down, diffs untouched.
+            lines.append("#" + line if line.startswith("#") and not in_code else line)
+    return lines
 
 
 def candidates_table(job: Job) -> str:

@@ -13,6 +13,7 @@ from gauntlet.graders.select import Engine
 from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, run_job
 from gauntlet.server.prompts import DiagnosticInfo
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, Reply, Usage
+from gauntlet.server.report import candidates_markdown
 from tests.openai_stub import OpenAIStub
 from tests.test_faults import REL, workspace
 
@@ -143,3 +144,17 @@ async def test_a_reply_cut_at_max_tokens_is_named_and_the_cap_follows_the_region
     assert stub.requests[0]["max_tokens"] == job.reply_cap == 512
     assert job.new_text == BROKEN.replace("a + bb", "a + b"), job.message
     assert job.invalid == ["reply 1: cut at 512 tokens (max_tokens)"]
+
+
+async def test_show_candidates_of_a_fix_all_lists_each_region(engine: Engine) -> None:
+    asked: list[tuple[str, int | None]] = []
+    job = Job(request("fixall", 0, [typo("bb"), typo("hihg")]))
+    await run_job(job, engine, lambda: RoutedProposer(asked), lambda _j, _m: None)
+
+    text = candidates_markdown(job)
+
+    assert (
+        "| `add` lines 6-7 | 1 | fixed |" in text and "| `clamp` lines 17-18 | 1 | fixed |" in text
+    )
+    assert text.count("## gauntlet: quickfix in `calc/core.py`") == 2
+    assert "### c0: selected" in text
