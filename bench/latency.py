@@ -3,8 +3,8 @@
 Starts the real server (`python -m gauntlet.server.cli serve`, pygls's LanguageClient on stdio) on
 a copy of the calc fixture, with tests/openai_stub.py as the model: one request with n=8 choices,
 streamed round-robin at `--rate` tokens per second for the whole response (8 tokens per event).
-The 8 replies differ in length (prose before the code), so they complete one by one as a real
-model's do: in completion order six right fixes written differently (each is graded), one that
+The 8 replies, SEARCH/REPLACE blocks of `mean`'s body as the server asks for, differ in length
+(prose before the block), so they complete one by one as a real model's do: in completion order six right fixes written differently (each is graded), one that
 breaks a test (rejected) and, longest, one that raises on empty input (verified, but another
 behaviour). Every figure of a row comes from the same run; the machine's load moves them all.
 
@@ -64,7 +64,6 @@ from lspbench import (  # noqa: E402
     quickfix_params,
 )
 
-HEAD = "def mean(values: list[float]) -> float:\n"
 RIGHT = [
     "    if not values:\n        return 0.0\n    return sum(values) / len(values)\n",
     "    if len(values) == 0:\n        return 0.0\n    return sum(values) / len(values)\n",
@@ -79,8 +78,10 @@ RIGHT = [
 WRONG = "    if not values:\n        return 0.0\n    return sum(values) / (len(values) + 1)\n"
 RAISES = "    if not values:\n        raise ValueError('mean of nothing')\n    return sum(values) / len(values)\n"
 BODIES = [RIGHT[0], RIGHT[1], WRONG, RIGHT[2], RIGHT[3], RIGHT[4], RIGHT[5], RAISES]
-PROSE_TOKENS = [120, 200, 300, 400, 500, 700, 1000, 1400]
-"""Stub tokens of prose before each reply's code, so that replies complete in this order."""
+PROSE_TOKENS = [40, 65, 100, 130, 165, 230, 330, 440]
+"""Stub tokens of prose before each reply's code, so that replies complete in this order; the
+longest reply stays under the 512 tokens a candidate for a function this small is allowed."""
+OLD_BODY = "    total = 0.0\n    for v in values:\n        total = total + v\n    return total / len(values)\n"
 WORD = "because "
 OFFER = re.compile(
     r"(?P<job>job-\d+) offered (?P<winner>\S+) at (?P<at>[\d.]+)s: its reply at (?P<reply>[\d.na]+)s, "
@@ -88,15 +89,20 @@ OFFER = re.compile(
 )
 
 
+def edit(body: str) -> str:
+    """The reply format the server asks for: a SEARCH/REPLACE block of `mean`'s body."""
+    return f"<<<<<<< SEARCH\n{OLD_BODY}=======\n{body}>>>>>>> REPLACE\n"
+
+
 def replies() -> list[str]:
     return [
-        f"{WORD * tokens}\n\n```python\n{HEAD}{body}```\n"
+        f"{WORD * tokens}\n\n{edit(body)}"
         for tokens, body in zip(PROSE_TOKENS, BODIES, strict=True)
     ]
 
 
 def fast_replies() -> list[str]:
-    return [f"```python\n{HEAD}{RIGHT[0]}```\n"]
+    return [edit(RIGHT[0])]
 
 
 @dataclass

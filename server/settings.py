@@ -71,7 +71,13 @@ SCHEMA: tuple[Setting, ...] = (
         minimum=0,
     ),
     Setting("temperature", "number", 0.8, "Sampling temperature of candidate requests.", minimum=0),
-    Setting("maxTokens", "integer", 1024, "Largest reply, in tokens, per candidate.", minimum=16),
+    Setting(
+        "maxTokens",
+        "integer",
+        1024,
+        "Largest reply, in tokens, per candidate; a candidate is asked for what its region needs, within this.",
+        minimum=16,
+    ),
     Setting(
         "useNParameter",
         "boolean",
