@@ -294,11 +294,72 @@ def region_context(source: str, located: Located) -> Context:
             continue
         seen.add(id(defined))
         used.extend(_stub(defined, lines))
+    used.extend(_inherited(tree, located, top, lines))
     return Context(
         "\n".join(_capped(imports, IMPORT_LINES, "import lines")),
         "\n".join(scopes),
         "\n".join(_capped(used, USED_LINES, "lines of definitions")),
     )
+
+
+def _inherited(
+    tree: ast.Module, located: Located, top: dict[str, ast.stmt], lines: list[str]
+) -> list[str]:
+    """The members the region reads through ``self`` that the enclosing class inherits from a
+    class of this module: each under its class's header, signature only."""
+    cls = _innermost_class(located.scopes)
+    if cls is None:
+        return []
+    region = located.region
+    wanted: dict[str, None] = {}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("self", "cls")
+            and region.start_line <= node.lineno - 1 <= region.end_line
+        ):
+            wanted.setdefault(node.attr, None)
+    own = {name for member in cls.body for name in _member_names(member)}
+    out: list[str] = []
+    bases = [b.id for b in cls.bases if isinstance(b, ast.Name)]
+    seen: set[str] = set()
+    while bases:
+        base = top.get(bases.pop(0))
+        if not isinstance(base, ast.ClassDef) or base.name in seen:
+            continue
+        seen.add(base.name)
+        found = [
+            member
+            for member in base.body
+            if any(n in wanted and n not in own for n in _member_names(member))
+        ]
+        if found:
+            out.append(_signature(base, 0))
+            for member in found:
+                if isinstance(member, _Def | ast.ClassDef):
+                    out.append(_signature(member, 1, short=True))
+                else:
+                    out.append("    " + lines[member.lineno - 1].strip())
+        own |= {name for member in base.body for name in _member_names(member)}
+        bases.extend(b.id for b in base.bases if isinstance(b, ast.Name))
+    return out
+
+
+def _member_names(member: ast.stmt) -> list[str]:
+    """What a class-body statement defines: a method's or nested class's name, or the names
+    it assigns (``self.x = ...`` inside ``__init__`` included)."""
+    names = _binds(member)
+    if isinstance(member, _Def) and member.name == "__init__":
+        for node in ast.walk(member):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                names.append(node.attr)
+    return names
 
 
 def _innermost_class(scopes: tuple[Scope, ...]) -> ast.ClassDef | None:

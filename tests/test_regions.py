@@ -243,3 +243,38 @@ def test_reply_tokens_follow_the_region_within_the_setting() -> None:
     huge = find_region("def f():\n" + "    total = total + compute(total)\n" * 70, 5, 5)
     assert 512 < reply_token_cap(huge, 4096) < 4096
     assert method.kind == "function"
+
+
+def test_members_read_through_self_from_a_base_class_of_the_module_are_shown() -> None:
+    source = """\
+class Base:
+    limit = 3
+
+    def __init__(self) -> None:
+        self.hooks: list[int] = []
+
+    def build(self, x: int) -> int:
+        return x
+
+    def unused(self) -> None:
+        pass
+
+
+class Child(Base):
+    def run(self) -> int:
+        return self.build(self.limit) + len(self.hooks) + self.own()
+
+    def own(self) -> int:
+        return 1
+"""
+    at = source.splitlines().index(
+        "        return self.build(self.limit) + len(self.hooks) + self.own()"
+    )
+    used = region_context(source, locate(source, at, at)).used.splitlines()
+
+    assert used == [
+        "class Base:",
+        "    limit = 3",
+        "    def __init__(self) -> None: ...",
+        "    def build(self, x: int) -> int: ...",
+    ]
