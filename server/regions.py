@@ -113,14 +113,13 @@ def locate(source: str, start_line: int, end_line: int) -> Located:
             break  # a small if/for/with/try is shown whole, header and all
         inner = _inner_body(node, first, last)
         if inner is None:
-            if isinstance(node, _Scope) and _last(node) - _first(node) >= WINDOW_LINES:
+            header_end = max(_first(node.body[0]) - 1, node.lineno - 1)
+            long = _last(node) - _first(node) >= WINDOW_LINES
+            if isinstance(node, _Scope) and long and last <= header_end:
                 # The range is on a long definition's header: show the header, not the body.
-                end = max(min(node.body[0].lineno - 2, _last(node)), _first(node))
-                if isinstance(node, ast.ClassDef) or end < last:
-                    end = max(end, last)
                 start = _with_comments(lines, _first(node))
-                return Located(_window(lines, start, end), tuple(scopes), tree)
-            break
+                return Located(_window(lines, start, header_end), tuple(scopes), tree)
+            break  # the range spans the statement's header and body: the statement is the region
         if isinstance(node, _Scope):
             scopes.append(Scope(node, _first(node)))
         body = inner

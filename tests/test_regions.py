@@ -278,3 +278,17 @@ class Child(Base):
         "    def __init__(self) -> None: ...",
         "    def build(self, x: int) -> int: ...",
     ]
+
+
+def test_a_long_definitions_header_is_its_own_window_and_a_range_over_all_of_it_is_the_whole() -> (
+    None
+):
+    source = "class Huge:\n" + "".join(
+        f"    def m{i}(self) -> int:\n        return {i}\n\n" for i in range(20)
+    )
+    header = find_region(source, 0, 0)
+    assert (header.kind, header.start_line, header.end_line) == ("window", 0, 0)
+
+    # A selection of the whole class (a rewrite request) is not narrowed to its header.
+    whole = find_region(source, 0, len(source.splitlines()) - 1)
+    assert (whole.start_line, whole.end_line) == (0, len(source.splitlines()) - 1)
