@@ -113,9 +113,10 @@ def locate(source: str, start_line: int, end_line: int) -> Located:
             break  # a small if/for/with/try is shown whole, header and all
         inner = _inner_body(node, first, last)
         if inner is None:
+            if not isinstance(node, _Scope):
+                break
             header_end = max(_first(node.body[0]) - 1, node.lineno - 1)
-            long = _last(node) - _first(node) >= WINDOW_LINES
-            if isinstance(node, _Scope) and long and last <= header_end:
+            if _last(node) - _first(node) >= WINDOW_LINES and last <= header_end:
                 # The range is on a long definition's header: show the header, not the body.
                 start = _with_comments(lines, _first(node))
                 return Located(_window(lines, start, header_end), tuple(scopes), tree)
