@@ -1,8 +1,13 @@
 """Background jobs: one per (document, version, range, kind), from model replies to a ranked report.
 
-A job asks the model for N candidates (and, optionally, tests), splices each reply into the module
-as soon as it is complete, hands it to the grading round at once (grading overlaps generation), then
-ranks. Cancelling the job cancels its HTTP requests and tells the graders to stop.
+A job finds the smallest region that holds its range (server/regions.py), asks the model for N
+candidate changes of that region as SEARCH/REPLACE blocks (and, optionally, tests of it), applies
+each reply to the module as soon as it is complete (server/edit_blocks.py; a reply that cannot be
+applied unambiguously, or was cut at max_tokens, is rejected with its reason), hands it to the
+grading round at once (grading overlaps generation), then ranks. Each candidate may use what its
+region needs (`regions.reply_token_cap`), within the maxTokens setting. A fix-all job runs one such
+quick fix per region holding diagnostics, each on the text with the earlier ones' verified fixes.
+Cancelling the job cancels its HTTP requests and tells the graders to stop.
 
 Early stop: each time a candidate finishes grading while replies still stream, the job ranks what
 is graded so far (`Round.peek`) and applies the adaptive rule (`graders.differential.ADAPTIVE_RULE`:
