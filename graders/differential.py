@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import pyast
+
 MAX_PROBES = 40
 """Extra calls per candidate, beyond the tests' own."""
 MAX_PROBE_REPR = 2000
@@ -127,7 +129,7 @@ def _target_calls(
     """Calls into the target's functions; with `literal`, only those whose arguments are all
     literals (and no keywords), with their values; else every call, with no arguments."""
     try:
-        tree = ast.parse(code)
+        tree = pyast.parse(code)
     except (SyntaxError, ValueError):
         return []
     names: set[str] = set()

@@ -23,6 +23,8 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
+from . import pyast
+
 log = logging.getLogger(__name__)
 
 PER_FUNCTION = 12
@@ -47,7 +49,7 @@ def hint_probes(
     functions of `source`. A function is skipped when a parameter without a default has no
     annotation, or one this module cannot draw from (classes of the project, callables, ...)."""
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
         import hypothesis  # noqa: F401  (a dependency; without it there are no such inputs)
     except (SyntaxError, ValueError, ImportError):
         return []
@@ -107,7 +109,7 @@ def _strategy(node: ast.expr, depth: int = 0) -> Any:
             return st.none()
         if isinstance(node.value, str):  # a string annotation: "list[int]"
             try:
-                parsed = ast.parse(node.value, mode="eval").body
+                parsed = pyast.parse_expression(node.value).body
             except SyntaxError:
                 return None
             return _strategy(parsed, depth + 1)

@@ -29,6 +29,8 @@ from gauntlet.graders.differential import (
 )
 from gauntlet.graders.findings import Check
 
+from . import pyast
+
 SIZE_PRIOR = 1.5
 """A group's prior odds grow as size ** SIZE_PRIOR."""
 TYPE_PENALTY = 2.0
@@ -299,7 +301,7 @@ def _bad_type(output: str) -> bool:
 def _public_names_changed(old: str, new: str) -> int:
     def defs(src: str) -> dict[str, str]:
         try:
-            tree = ast.parse(src)
+            tree = pyast.parse(src)
         except SyntaxError:
             return {}
         return {
@@ -315,7 +317,7 @@ def _public_names_changed(old: str, new: str) -> int:
 
 def _branches(src: str) -> int:
     try:
-        tree = ast.parse(src)
+        tree = pyast.parse(src)
     except SyntaxError:
         return 0
     kinds = (

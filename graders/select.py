@@ -36,6 +36,8 @@ from gauntlet.graders.workspace import (
     tests_for,
 )
 
+from . import pyast
+
 log = logging.getLogger(__name__)
 
 CHECK_ORDER = ("syntax", "ruff", "bandit", "mypy", "tests", "untrusted_tests")
@@ -137,7 +139,7 @@ class Baseline:
 def normalized(source: str) -> str | None:
     """The code's AST without positions: equal for candidates that differ only in layout or comments."""
     try:
-        return ast.dump(ast.parse(source))
+        return ast.dump(pyast.parse(source))
     except (SyntaxError, ValueError):
         return None
 

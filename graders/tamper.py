@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+from . import pyast
+
 _FORBIDDEN_MODULES = frozenset({"_pytest", "pluggy", "unittest.mock", "gc", "ctypes"})
 _FORBIDDEN_ATTRS = {
     ("os", "_exit"): "calls os._exit, which ends the test run without a result",
@@ -21,7 +23,7 @@ _PATCH_TARGETS = frozenset(
 def tamper_reason(source: str) -> str | None:
     """A one-line reason when the code tampers with the test machinery, else None."""
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except SyntaxError:
         return None
     for node in ast.walk(tree):

@@ -42,6 +42,8 @@ from gauntlet.graders.pytest_tests import (
 from gauntlet.graders.sandbox import Limits, Sandbox, SandboxJob
 from gauntlet.graders.workspace import Interpreter, is_test_file, iter_files, module_name
 
+from . import pyast
+
 log = logging.getLogger(__name__)
 WAIT_S = 300.0
 """How long an idle runner waits for a candidate before it exits by itself."""
@@ -131,7 +133,7 @@ def preload_plan(root: Path, rel_path: str, tests: list[str]) -> dict[str, Any]:
             parts = name.split(".")
             parents = [".".join(parts[:i]) for i in range(1, len(parts))]
             try:
-                tree = ast.parse((root / files[name]).read_bytes())
+                tree = pyast.parse((root / files[name]).read_bytes())
             except (SyntaxError, ValueError, OSError):
                 parsed[name] = [target]  # unknown: as good as importing the target
             else:
@@ -173,7 +175,7 @@ def preload_plan(root: Path, rel_path: str, tests: list[str]) -> dict[str, Any]:
                 sources.append((d / "conftest.py").relative_to(root).as_posix())
         for src in sources:
             try:
-                tree = ast.parse((root / src).read_bytes())
+                tree = pyast.parse((root / src).read_bytes())
             except (SyntaxError, ValueError, OSError):
                 head_start = head_start and src == rel
                 continue

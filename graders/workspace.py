@@ -16,6 +16,8 @@ from pathlib import Path
 
 from gauntlet.graders.procs import ToolMissing, run_tool
 
+from . import pyast
+
 log = logging.getLogger(__name__)
 
 # Directories never copied into a snapshot: VCS data, environments, caches and build output.
@@ -206,7 +208,7 @@ def tests_for(root: Path, rel_path: str, tests: list[str]) -> list[str]:
     picked: list[str] = []
     for rel in tests:
         try:
-            tree = ast.parse((root / rel).read_bytes())
+            tree = pyast.parse((root / rel).read_bytes())
         except (SyntaxError, ValueError, OSError):
             continue
         for node in ast.walk(tree):

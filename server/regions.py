@@ -9,6 +9,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
+from gauntlet.graders import pyast
+
 RegionKind = Literal["function", "window", "module"]
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -133,7 +135,7 @@ def parse(source: str) -> ast.Module | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(source)
+            return pyast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

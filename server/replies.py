@@ -9,6 +9,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from gauntlet.graders import pyast
+
 _FENCE = re.compile(r"[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*)")
 _NOT_LABEL = re.compile(r"[^\w+-].*")
 _PYTHON_LABELS = frozenset({"", "python", "py", "python3", "py3"})
@@ -111,7 +113,7 @@ def _parse(source: str) -> ast.Module | None:
         with warnings.catch_warnings():
             # Invalid escapes in a reply's strings are the reply's business, not our stderr's.
             warnings.simplefilter("ignore")
-            return ast.parse(source)
+            return pyast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
