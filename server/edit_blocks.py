@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import sys
 import textwrap
 import tokenize
 import warnings
@@ -144,6 +145,12 @@ def add_imports(source: str, imports: str) -> str:
     if ast.get_docstring(tree, clean=False) is not None:
         head = tree.body[0].end_lineno or head
     newline = _newline(source)
+    if ends[False]:
+        # Beside imports of their own kind, in the order isort (ruff's I rules) keeps them.
+        for statement in added[False]:
+            source = _insert_sorted(source, statement)
+        added[False] = []
+        lines = _LINE.findall(source)
     for future in (False, True):  # Futures go at or above the others: insert them last.
         if not added[future]:
             continue
@@ -157,6 +164,79 @@ def add_imports(source: str, imports: str) -> str:
             lines[-1] += newline
         lines[at:at] = [line + newline for line in chunk]
     return "".join(lines)
+
+
+def _insert_sorted(source: str, statement: str) -> str:
+    """``source`` with one import statement merged or inserted where isort's default order
+    (sections stdlib, others, relative; ``import`` before ``from``; modules alphabetical) puts it.
+
+    A name from a module the file already imports from on one line joins that line; a section
+    the file lacks starts after the last import, between blank lines.
+    """
+    tree = _parse(source)
+    new = _parse(statement)
+    assert tree is not None and new is not None
+    node = new.body[0]
+    assert isinstance(node, ast.Import | ast.ImportFrom)
+    lines = _LINE.findall(source)
+    newline = _newline(source)
+    existing = [
+        n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom) and not _is_future(n)
+    ]
+    if isinstance(node, ast.ImportFrom):
+        for other in existing:
+            if (
+                isinstance(other, ast.ImportFrom)
+                and (other.module, other.level) == (node.module, node.level)
+                and other.lineno == other.end_lineno
+                and "#" not in lines[other.lineno - 1]
+                and all(alias.name != "*" for alias in [*other.names, *node.names])
+            ):
+                names = sorted([*other.names, *node.names], key=_name_order)
+                merged = ast.ImportFrom(node.module, names, node.level)
+                indent = lines[other.lineno - 1][: other.col_offset]
+                lines[other.lineno - 1] = indent + ast.unparse(merged) + newline
+                return "".join(lines)
+    section, key = _section(node), _import_order(node)
+    same = [n for n in existing if _section(n) == section]
+    if same:
+        later = [n for n in same if _import_order(n) > key]
+        at = later[0].lineno - 1 if later else (same[-1].end_lineno or 0)
+        chunk = [statement]
+    else:
+        before = [n for n in existing if _section(n) < section]
+        after = [n for n in existing if _section(n) > section]
+        if before:
+            at, chunk = before[-1].end_lineno or 0, ["", statement]
+            if at < len(lines) and lines[at].strip():
+                chunk.append("")  # code right below the imports: keep a line between
+        else:
+            at, chunk = after[0].lineno - 1, [statement, ""]
+    if at == len(lines) and lines and not lines[-1].endswith("\n"):
+        lines[-1] += newline
+    lines[at:at] = [line + newline for line in chunk]
+    return "".join(lines)
+
+
+def _section(node: ast.Import | ast.ImportFrom) -> int:
+    """isort's sections, as far as one file tells them: standard library, others, relative."""
+    if isinstance(node, ast.ImportFrom) and node.level:
+        return 2
+    module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+    return 0 if (module or "").split(".")[0] in sys.stdlib_module_names else 1
+
+
+def _import_order(node: ast.Import | ast.ImportFrom) -> tuple[int, str]:
+    if isinstance(node, ast.ImportFrom):
+        return 1, ("." * node.level + (node.module or "")).lower()
+    return 0, node.names[0].name.lower()
+
+
+def _name_order(alias: ast.alias) -> tuple[int, str]:
+    """isort's order of names in a from-import: CONSTANTS, then Classes, then the rest."""
+    name = alias.name
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, name.lower()
 
 
 def _locate_blocks(

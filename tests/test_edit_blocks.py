@@ -315,9 +315,10 @@ def test_an_empty_search_adds_only_missing_imports_once() -> None:
 
     assert result.count("import os\n") == 1
     assert result.count("import math\n") == 1
+    # Where isort keeps them: `import os` among the plain imports, `Any` in the typing line.
     assert (
-        "from typing import Iterable, Protocol\nimport os\nfrom typing import Any\n\nLIMIT"
-        in result
+        "import functools\nimport math\nimport os\nfrom typing import Any, Iterable, Protocol\n\n"
+        "LIMIT" in result
     )
     assert "+ result\n" in result
 
@@ -329,7 +330,7 @@ def test_a_future_import_goes_first_after_the_docstring() -> None:
     assert result.startswith(
         '"""Inventory helpers."""\n\nfrom __future__ import annotations\n\nimport functools\n'
     )
-    assert "from typing import Iterable, Protocol\nimport os\n\nLIMIT = 10\n" in result
+    assert "import math\nimport os\nfrom typing import Iterable, Protocol\n\nLIMIT = 10\n" in result
 
 
 def test_imports_in_a_module_without_imports_follow_the_docstring() -> None:
@@ -421,7 +422,7 @@ def test_a_rewrite_with_imports_on_top_moves_them_to_the_imports() -> None:
     )
     result = apply_reply(MODULE, TOTAL, reply)
 
-    assert "from typing import Iterable, Protocol\nimport os\n\nLIMIT" in result
+    assert "import math\nimport os\nfrom typing" in result
     assert result.count("import math\n") == 1
     assert (
         "    def total(self) -> int:\n        return os.cpu_count() or 0\n\n    def mean" in result
@@ -519,3 +520,52 @@ def test_a_rewrite_that_also_rewrites_a_function_outside_the_region_is_rejected(
     )
     with pytest.raises(ReplyError, match=r"re-writes `area`, which is outside the region"):
         apply_reply(MODULE, FIRST, reply)
+
+
+SECTIONS = """\
+import sys
+from collections.abc import Iterator
+
+import httpx
+from bandit.core import utils
+
+from . import local
+"""
+
+
+@pytest.mark.parametrize(
+    ("adds", "expected"),
+    [
+        # A standard-library import among the standard library, not after the last import.
+        (
+            "import argparse",
+            "import argparse\nimport sys\nfrom collections.abc import Iterator\n\n",
+        ),
+        (
+            "from abc import ABC",
+            "import sys\nfrom abc import ABC\nfrom collections.abc import Iterator\n",
+        ),
+        ("import attr", "\nimport attr\nimport httpx\nfrom bandit.core import utils\n"),
+        ("from .models import Thing", "from . import local\nfrom .models import Thing\n"),
+        # A name from a module already imported from joins its line, in isort's name order.
+        (
+            "from bandit.core import CONSTANT, Manager",
+            "from bandit.core import CONSTANT, Manager, utils\n",
+        ),
+    ],
+)
+def test_a_new_import_goes_where_isort_keeps_it(adds: str, expected: str) -> None:
+    source = SECTIONS + "\n\ndef f() -> int:\n    return 1\n"
+    region = function("f", "def f(", "return 1", source)
+    result = apply_reply(source, region, block("", adds + "\n"))
+
+    assert expected in result, result
+    assert result.count("\ndef f() -> int:\n    return 1\n") == 1
+
+
+def test_a_new_section_starts_after_the_sections_before_it() -> None:
+    source = "import sys\n\n\ndef f() -> int:\n    return 1\n"
+    region = function("f", "def f(", "return 1", source)
+    result = apply_reply(source, region, block("", "import httpx\n"))
+
+    assert result.startswith("import sys\n\nimport httpx\n\n\ndef f()"), result
