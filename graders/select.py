@@ -409,7 +409,7 @@ class Engine:
         t0 = time.perf_counter()
         record("syntax", _syntax_check(v.content, rel_path, t0))
         if not skip_rest():
-            why = tamper_reason(v.content)
+            why = tamper_reason(v.content, base.text)
             if why:
                 record("syntax", Check("fail", f"refused: the code {why}", gate=True))
         for grader in self.graders_for(rel_path):

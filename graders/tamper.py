@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
+from collections.abc import Iterator
 
 from . import pyast
 
@@ -20,38 +22,58 @@ _PATCH_TARGETS = frozenset(
 )
 
 
-def tamper_reason(source: str) -> str | None:
-    """A one-line reason when the code tampers with the test machinery, else None."""
+def tamper_reason(source: str, current: str | None = None) -> str | None:
+    """A one-line reason when the code tampers with the test machinery, else None.
+
+    What the current file already does is the project's own code, not the candidate's doing (a
+    pytest plugin imports ``_pytest``, a CLI library swaps ``sys.stdout``): each such construct
+    is allowed as many times as ``current`` has it, word for word; only what the candidate adds
+    is refused.
+    """
+    allowed = (
+        Counter(text for _, text in _constructs(current)) if current is not None else Counter()
+    )
+    for why, text in _constructs(source):
+        if allowed[text] > 0:
+            allowed[text] -= 1
+            continue
+        return why
+    return None
+
+
+def _constructs(source: str) -> Iterator[tuple[str, str]]:
+    """(reason, the construct's code) for each construct that reaches into the test machinery."""
     try:
         tree = pyast.parse(source)
-    except SyntaxError:
-        return None
+    except (SyntaxError, ValueError):
+        return
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if _forbidden_module(alias.name):
-                    return f"imports {alias.name}, the test machinery's internals"
+                    reason = f"imports {alias.name}, the test machinery's internals"
+                    yield reason, f"import {alias.name}"
         elif isinstance(node, ast.ImportFrom) and node.module and _forbidden_module(node.module):
-            return f"imports from {node.module}, the test machinery's internals"
+            yield f"imports from {node.module}, the test machinery's internals", _code(node)
         elif isinstance(node, ast.ImportFrom) and node.module in {"os", "sys"}:
             for alias in node.names:
-                why = _FORBIDDEN_ATTRS.get((node.module, alias.name))
-                if why:
-                    return why
+                imported = _FORBIDDEN_ATTRS.get((node.module, alias.name))
+                if imported:
+                    yield imported, f"from {node.module} import {alias.name}"
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            why = _FORBIDDEN_ATTRS.get((node.value.id, node.attr))
-            if why:
-                return why
+            used = _FORBIDDEN_ATTRS.get((node.value.id, node.attr))
+            if used:
+                yield used, _code(node)
             if node.value.id == "sys" and node.attr == "modules" and _is_store_target(tree, node):
-                return "rewrites sys.modules"
+                yield "rewrites sys.modules", _code(node)
         elif isinstance(node, ast.Name) and node.id == "__builtins__":
-            return "touches __builtins__"
+            yield "touches __builtins__", _code(node)
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
             targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
             for target in targets:
                 root = _root_name(target)
                 if root in _PATCH_TARGETS and not isinstance(target, ast.Name):
-                    return f"patches {ast.unparse(target)}"
+                    yield f"patches {ast.unparse(target)}", _code(node)
         if (
             (
                 isinstance(node, ast.Call)
@@ -61,8 +83,14 @@ def tamper_reason(source: str) -> str | None:
             and node.args
             and _root_name(node.args[0]) in _PATCH_TARGETS
         ):
-            return f"patches {ast.unparse(node.args[0])} with {node.func.id}"
-    return None
+            yield f"patches {ast.unparse(node.args[0])} with {node.func.id}", _code(node)
+
+
+def _code(node: ast.AST) -> str:
+    try:
+        return ast.unparse(node)
+    except Exception:  # an odd tree: a construct that never matches the current file's
+        return repr(ast.dump(node))
 
 
 def _forbidden_module(name: str) -> bool:
