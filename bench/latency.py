@@ -26,7 +26,7 @@ Figures:
    and after `--memory-jobs` full jobs (fast replies, all alike), and the ratio. Target <= 1.5x.
 
 Usage: python bench/latency.py [--rates 2000,500] [--jobs 3] [--requests 200] [--memory-jobs 100]
-                              [--settle 8]
+                              [--settle 8] [--gap 3]
 (`--rates 2000 --jobs 1 --requests 50 --memory-jobs 20` takes about a minute.)
 """
 
@@ -357,6 +357,9 @@ async def main_async(args: argparse.Namespace) -> None:
                 runs: dict[str, list[JobRun]] = {"on": [], "off": []}
                 for i in range(args.jobs):
                     for server in (on, off):
+                        # The other server refills its warm runners after its job: wait, so that
+                        # its background work does not load this job (one server has no other).
+                        await asyncio.sleep(args.gap)
                         note(f"{rate:.0f} tok/s, early stop {server.name}, job {i + 1}")
                         runs[server.name].append(await server.job())
                 for name in ("on", "off"):
@@ -401,7 +404,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="code-action requests timed")
     parser.add_argument("--memory-jobs", type=int, default=100, help="jobs before the last RSS")
     parser.add_argument(
-        "--settle", type=float, default=8.0, help="seconds to wait after warming the servers"
+        "--settle",
+        type=float,
+        default=8.0,
+        help="seconds to wait after warming the servers",
+    )
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=3.0,
+        help="seconds between timed jobs, for the last server's warm runners to refill",
     )
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     asyncio.run(main_async(parser.parse_args()))
