@@ -48,7 +48,8 @@ NEW_MEAN = (
 GOOD = f"Here is the fix:\n\n```python\n{NEW_MEAN}```\n"
 WRONG = "```python\n" + NEW_MEAN.replace("/ len(values)", "/ (len(values) + 1)") + "```\n"
 EXPECTED = CORE.replace(OLD_MEAN, NEW_MEAN)
-# Fix-all asks for the whole module: this reply also drops the unused import (ruff F401).
+# Fix-all asks region by region; a model that answers with the whole file anyway gives a
+# candidate too. This reply fixes `mean` and also drops the unused import (ruff F401).
 EXPECTED_ALL = EXPECTED.replace("\nimport os\n\n", "\n")
 WHOLE_MODULE = f"```python\n{EXPECTED_ALL}```\n"
 TARGET_LINE = CORE.splitlines().index("    return total / len(values)")
