@@ -282,7 +282,8 @@ async def _run_fixall(
             ),
             id=f"{job.id}.{number + 1}",
         )
-        part.cancel_event = job.cancel_event
+        # The part has its own cancel event: a part given up for time must not cancel the
+        # job; cancelling the job cancels the part through the task and `run_job`.
         job.parts.append(part)
 
         def progress(_part: Job, message: str, number: int = number) -> None:
@@ -293,6 +294,7 @@ async def _run_fixall(
         try:
             await asyncio.wait_for(_run(part, engine, make_proposer, progress), remaining)
         except TimeoutError:
+            part.cancel_event.set()
             if part.grading is not None:
                 abandon(part.grading)
             part.state, part.message = "cancelled", "out of time"

@@ -34,7 +34,9 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     made.close()
 
 
-def request(kind: JobKind, line: int, diagnostics: list[DiagnosticInfo], **more: int) -> JobRequest:
+def request(
+    kind: JobKind, line: int, diagnostics: list[DiagnosticInfo], **more: float
+) -> JobRequest:
     return JobRequest(
         key=JobKey("file:///calc/calc/core.py", 1, (line, 0, line, 0), kind),
         rel_path=REL,
@@ -158,3 +160,31 @@ async def test_show_candidates_of_a_fix_all_lists_each_region(engine: Engine) ->
     )
     assert text.count("## gauntlet: quickfix in `calc/core.py`") == 2
     assert "### c0: selected" in text
+
+
+async def test_fix_all_offers_what_was_verified_when_its_time_runs_out(engine: Engine) -> None:
+    asked: list[tuple[str, int | None]] = []
+
+    def slow_clamp() -> Proposer:
+        proposer = RoutedProposer(asked)
+        original = proposer.propose
+
+        async def propose(
+            messages: list[dict[str, str]], n: int, max_tokens: int | None = None
+        ) -> AsyncGenerator[Reply, None]:
+            if "in `clamp`" in messages[-1]["content"]:
+                await asyncio.sleep(120)  # a model that never answers in time
+            async for reply in original(messages, n, max_tokens):
+                yield reply
+
+        proposer.propose = propose  # type: ignore[method-assign]
+        return proposer
+
+    job = Job(request("fixall", 0, [typo("bb"), typo("hihg")], time_limit_s=10))
+    await asyncio.wait_for(run_job(job, engine, slow_clamp, lambda _j, _m: None), 60)
+
+    assert job.state == "done" and not job.cancel_event.is_set()
+    assert job.new_text == BROKEN.replace("a + bb", "a + b")
+    assert job.message.startswith("fixed 1 of 2 diagnostics"), job.message
+    assert "left: line 18: out of time" in job.message
+    assert job.finished_s is not None and job.finished_s < 10
