@@ -106,6 +106,10 @@ def apply_reply(source: str, region: Region, reply: str) -> str:
     lines = _LINE.findall(source)
     if has_blocks(reply):
         edits, imports = _locate_blocks(lines, region, parse_blocks(reply))
+    elif hunks := diff_blocks(reply):
+        # A unified diff (models trained on patches write them): each hunk is a SEARCH/REPLACE
+        # block of its context and removed lines against its context and added ones.
+        edits, imports = _locate_blocks(lines, region, hunks)
     else:
         code = extract_code(reply)
         if code is None:
@@ -115,6 +119,43 @@ def apply_reply(source: str, region: Region, reply: str) -> str:
         edits, imports = _rewrite(lines, region, code.split("\n")[:-1])
     text = _apply(source, lines, edits)
     return add_imports(text, imports) if imports else text
+
+
+def diff_blocks(reply: str) -> list[Block]:
+    """The hunks of a unified diff in the reply, as blocks; none when it holds no hunk.
+
+    Hunks come from ```diff (or patch) fences, where ``@@`` headers are optional, or from bare
+    ``@@`` hunks; their line numbers are ignored (models get them wrong). Lines after a hunk that
+    are neither context nor change end it.
+    """
+    text = _normalise(reply)
+    fence = r"^[ \t]*(`{3,}|~{3,})[ \t]*(?:diff|patch|udiff)\b[^\n]*\n(.*?)^[ \t]*\1"
+    fenced = [body for _, body in re.findall(fence, text, re.M | re.S)]
+    blocks: list[Block] = []
+    for body in fenced or [text]:
+        hunk: tuple[list[str], list[str]] | None = ([], []) if fenced else None
+        for line in body.split("\n"):
+            if line.startswith("@@"):
+                blocks.extend(_hunk_block(hunk, len(blocks) + 1))
+                hunk = ([], [])
+            elif hunk is None or line.startswith(("---", "+++", "\\")):
+                continue
+            elif line.startswith(("-", "+")):
+                hunk[line[0] == "+"].append(line[1:])
+            elif line.startswith(" ") or not line:
+                hunk[0].append(line[1:])
+                hunk[1].append(line[1:])
+            else:
+                blocks.extend(_hunk_block(hunk, len(blocks) + 1))
+                hunk = None
+        blocks.extend(_hunk_block(hunk, len(blocks) + 1))
+    return blocks
+
+
+def _hunk_block(hunk: tuple[list[str], list[str]] | None, number: int) -> list[Block]:
+    if hunk is None or hunk[0] == hunk[1]:
+        return []  # no hunk, or one that changes nothing
+    return [Block(number, tuple(hunk[0]), tuple(hunk[1]))]
 
 
 def add_imports(source: str, imports: str) -> str:

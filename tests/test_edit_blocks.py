@@ -569,3 +569,33 @@ def test_a_new_section_starts_after_the_sections_before_it() -> None:
     result = apply_reply(source, region, block("", "import httpx\n"))
 
     assert result.startswith("import sys\n\nimport httpx\n\n\ndef f()"), result
+
+
+# Unified diffs, which models trained on patches write whatever the prompt asks
+
+
+def test_a_unified_diff_hunk_is_applied_like_a_block() -> None:
+    reply = (
+        "Here is the patch:\n\n```diff\n--- a/inventory.py\n+++ b/inventory.py\n"
+        "@@ -30,4 +30,4 @@ class Store:\n         result = 0\n         for x in self.items:\n"
+        "-            result += x\n+            result += abs(x)\n         return result\n```\n"
+        "This keeps negative counts from cancelling out."
+    )
+    expected = MODULE.replace(
+        "result += x\n        return result\n", "result += abs(x)\n        return result\n"
+    )
+    assert apply_reply(MODULE, TOTAL, reply) == expected
+
+
+def test_a_diff_fence_without_hunk_headers_and_a_bare_hunk_both_apply() -> None:
+    fenced = "```diff\n-    return LIMIT\n+    return 0\n```"
+    bare = "@@ -1 +1 @@\n     for x in values:\n         return x\n-    return LIMIT\n+    return 0\nDone."
+    expected = MODULE.replace("    return LIMIT\n", "    return 0\n")
+    assert apply_reply(MODULE, FIRST, fenced) == expected
+    assert apply_reply(MODULE, FIRST, bare) == expected
+
+
+def test_a_diff_that_matches_nothing_is_rejected_like_a_block() -> None:
+    reply = "```diff\n-    return LIMITS\n+    return 0\n```"
+    with pytest.raises(ReplyError, match=r"block 1 does not match the file: `    return LIMITS`"):
+        apply_reply(MODULE, FIRST, reply)
