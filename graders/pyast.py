@@ -10,6 +10,7 @@ again succeeds; anything else is raised as it came.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -20,6 +21,17 @@ _T = TypeVar("_T")
 def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
     """``ast.parse(source, filename)``, retried past the spurious SystemError."""
     return _retried(lambda: ast.parse(source, filename))
+
+
+def parse_or_none(source: str) -> ast.Module | None:
+    """The module's tree, or None when it does not parse (or is too deep or too big to); its
+    warnings (invalid escapes in a candidate's strings) are not ours to print."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def parse_expression(source: str) -> ast.Expression:

@@ -8,7 +8,6 @@ import re
 import sys
 import textwrap
 import tokenize
-import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from itertools import pairwise
 
 from gauntlet.graders import pyast
 
-from .regions import Region
+from .regions import Region, first_line
 from .replies import extract_code
 
 _OPEN = re.compile(r"[ \t]*<{5,9}[ \t]*(?:SEARCH)?[ \t]*:?[ \t]*", re.IGNORECASE)
@@ -164,7 +163,7 @@ def add_imports(source: str, imports: str) -> str:
     They go after its last top-level import, else between blank lines after its docstring (or
     leading comments); ``from __future__`` imports go first.
     """
-    tree, new = _parse(source), _parse(textwrap.dedent(imports))
+    tree, new = pyast.parse_or_none(source), pyast.parse_or_none(textwrap.dedent(imports))
     if tree is None:
         raise ReplyError("the reply adds imports, but the edited module does not parse")
     if new is None or not _only_imports(new):
@@ -214,8 +213,8 @@ def _insert_sorted(source: str, statement: str) -> str:
     A name from a module the file already imports from on one line joins that line; a section
     the file lacks starts after the last import, between blank lines.
     """
-    tree = _parse(source)
-    new = _parse(statement)
+    tree = pyast.parse_or_none(source)
+    new = pyast.parse_or_none(statement)
     assert tree is not None and new is not None
     node = new.body[0]
     assert isinstance(node, ast.Import | ast.ImportFrom)
@@ -291,7 +290,7 @@ def _locate_blocks(
         number = block.number
         search, replace = _trim(block.search, block.replace)
         if not search:
-            tree = _parse(textwrap.dedent("\n".join(replace)))
+            tree = pyast.parse_or_none(textwrap.dedent("\n".join(replace)))
             if tree is None or not _only_imports(tree):
                 raise ReplyError(
                     f"block {number} has an empty SEARCH part but adds code, not imports"
@@ -406,7 +405,7 @@ def _rewrite(lines: list[str], region: Region, code: list[str]) -> tuple[list[_E
     start, stop = region.start_line, region.end_line + 1
     own = [line.strip() for line in contents[start:stop] if line.strip()]
     imports: list[str] = []
-    tree = _parse("\n".join(code))
+    tree = pyast.parse_or_none("\n".join(code))
     if tree is not None and own and not own[0].startswith(("import ", "from ")):
         leading = 0
         for node in tree.body:
@@ -432,7 +431,7 @@ def _rewrite(lines: list[str], region: Region, code: list[str]) -> tuple[list[_E
 def _rewrites_module(source: str, region: Region, code: str) -> bool:
     """Whether the reply is a whole new module (it redefines every top-level definition of the
     module, two or more); raises ReplyError when it redefines some outside the region only."""
-    module, reply = _parse(source), _parse(code)
+    module, reply = pyast.parse_or_none(source), pyast.parse_or_none(code)
     if module is None or reply is None:
         return False
     ours = _top_level_names(module)
@@ -458,8 +457,7 @@ def _top_level_names(tree: ast.Module) -> dict[str, tuple[int, int]]:
     found: dict[str, tuple[int, int]] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
-            found.setdefault(node.name, (first, (node.end_lineno or node.lineno) - 1))
+            found.setdefault(node.name, (first_line(node), (node.end_lineno or node.lineno) - 1))
     return found
 
 
@@ -474,7 +472,7 @@ def _check_rewrite(code: list[str], region: Region, own: list[str]) -> None:
     if not filled:
         raise ReplyError("no code found in the reply")
     if region.kind == "function":
-        tree = _parse(textwrap.dedent("\n".join(code)))
+        tree = pyast.parse_or_none(textwrap.dedent("\n".join(code)))
         defined = {
             node.name
             for node in (tree.body if tree else [])
@@ -594,15 +592,6 @@ def _newline(source: str) -> str:
 
 def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _parse(source: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pyast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
 
 
 def _only_imports(tree: ast.Module) -> bool:

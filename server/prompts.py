@@ -120,24 +120,7 @@ def build_fix_messages(
 ) -> list[dict[str, str]]:
     name = f"`{target.name}`" if target.kind != "module" else "the module"
     parts = [f"File: `{path}`", *_context(source, target)]
-    if diagnostics:
-        parts.append("Diagnostics:\n" + "\n".join(_diagnostic_lines(source, diagnostics)))
-    if covering_tests:
-        parts.append("These tests cover it and must keep passing: " + ", ".join(covering_tests))
-    else:
-        parts.append("No tests are known to cover it.")
-    if kind == "quickfix":
-        task = f"Fix the diagnostics above in {name} with the smallest change; change nothing else."
-    elif kind == "fixall":
-        task = (
-            f"Fix every diagnostic above in {name}. Keep its behaviour, names and signatures "
-            "unless a diagnostic requires changing them."
-        )
-    else:
-        task = f"Rewrite {name} to be correct, clear and idiomatic, keeping its behaviour."
-    parts.append(f"Task: {task}")
-    if instruction:
-        parts.append(f"Instruction from the user: {_plain(instruction).strip()}")
+    parts.extend(_request(source, diagnostics, covering_tests, kind, name, instruction))
     parts.append(_reply_format(target))
     return _messages(parts)
 
@@ -154,15 +137,7 @@ def build_test_messages(
     else:
         subject, example = f"`{target.name}`", f"from {module} import {target.name}"
     parts = [f"File: `{path}` (import it as `{module}`)", *_context(source, target)]
-    parts.append(
-        f"Task: Write {count} small, independent pytest test functions for {subject}. Each is a "
-        "top-level `def test_...():` that checks one behaviour with plain `assert` statements "
-        "and needs no fixtures, files, network, randomness or sleeping. Import what you use, "
-        f"e.g. `{example}`."
-    )
-    parts.append(
-        f"Reply with the imports and the {count} test functions in one fenced ```python block."
-    )
+    parts.extend(_tests_request(count, subject, example))
     return _messages(parts)
 
 
@@ -205,19 +180,7 @@ def build_region_messages(
     parts.extend(_region_context(source, located))
     title = f"`{region.name}`, {lines}" if region.name else lines
     parts.append(f"The region to change ({title}):\n" + _fenced(region.text))
-    if diagnostics:
-        parts.append("Diagnostics:\n" + "\n".join(_diagnostic_lines(source, diagnostics)))
-    if covering_tests:
-        parts.append("These tests cover it and must keep passing: " + ", ".join(covering_tests))
-    else:
-        parts.append("No tests are known to cover it.")
-    if kind == "rewrite":
-        task = f"Rewrite {name} to be correct, clear and idiomatic, keeping its behaviour."
-    else:
-        task = f"Fix the diagnostics above in {name} with the smallest change; change nothing else."
-    parts.append(f"Task: {task}")
-    if instruction:
-        parts.append(f"Instruction from the user: {_plain(instruction).strip()}")
+    parts.extend(_request(source, diagnostics, covering_tests, kind, name, instruction))
     parts.append(EDITS_FORMAT + ("\n\n" + REWRITE_FORMAT if kind == "rewrite" else ""))
     return _messages(parts)
 
@@ -249,16 +212,50 @@ def build_region_test_messages(
     parts = [f"File: `{path}` (import it as `{module}`)", *_region_context(source, located)]
     lines = f"lines {region.start_line + 1}-{region.end_line + 1}"
     parts.append(f"The code under change ({lines}):\n" + _fenced(region.text))
-    parts.append(
+    parts.extend(_tests_request(count, subject, example))
+    return _messages(parts)
+
+
+def _request(
+    source: str,
+    diagnostics: Sequence[DiagnosticInfo],
+    covering_tests: Sequence[str],
+    kind: FixKind,
+    name: str,
+    instruction: str | None,
+) -> list[str]:
+    """The parts of a fix request after the code: diagnostics, covering tests, task, instruction."""
+    parts = []
+    if diagnostics:
+        parts.append("Diagnostics:\n" + "\n".join(_diagnostic_lines(source, diagnostics)))
+    if covering_tests:
+        parts.append("These tests cover it and must keep passing: " + ", ".join(covering_tests))
+    else:
+        parts.append("No tests are known to cover it.")
+    if kind == "quickfix":
+        task = f"Fix the diagnostics above in {name} with the smallest change; change nothing else."
+    elif kind == "fixall":
+        task = (
+            f"Fix every diagnostic above in {name}. Keep its behaviour, names and signatures "
+            "unless a diagnostic requires changing them."
+        )
+    else:
+        task = f"Rewrite {name} to be correct, clear and idiomatic, keeping its behaviour."
+    parts.append(f"Task: {task}")
+    if instruction:
+        parts.append(f"Instruction from the user: {_plain(instruction).strip()}")
+    return parts
+
+
+def _tests_request(count: int, subject: str, example: str) -> list[str]:
+    """The task and reply format of a request for model-written tests."""
+    return [
         f"Task: Write {count} small, independent pytest test functions for {subject}. Each is a "
         "top-level `def test_...():` that checks one behaviour with plain `assert` statements "
         "and needs no fixtures, files, network, randomness or sleeping. Import what you use, "
-        f"e.g. `{example}`."
-    )
-    parts.append(
-        f"Reply with the imports and the {count} test functions in one fenced ```python block."
-    )
-    return _messages(parts)
+        f"e.g. `{example}`.",
+        f"Reply with the imports and the {count} test functions in one fenced ```python block.",
+    ]
 
 
 def _region_context(source: str, located: Located) -> list[str]:

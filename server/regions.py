@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import math
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,7 +77,7 @@ def locate(source: str, start_line: int, end_line: int) -> Located:
     first, last = sorted((max(start_line, 0), max(end_line, 0)))
     last_index = max(len(lines) - 1, 0)
     first, last = min(first, last_index), min(last, last_index)
-    tree = parse(source)
+    tree = pyast.parse_or_none(source)
     if tree is None:
         start = max(first - BROKEN_WINDOW_LINES, 0)
         end = min(last + BROKEN_WINDOW_LINES, last_index)
@@ -86,17 +85,17 @@ def locate(source: str, start_line: int, end_line: int) -> Located:
     scopes: list[Scope] = []
     body: list[ast.stmt] = tree.body
     while True:
-        covering = [s for s in body if _first(s) <= last and first <= _last(s)]
+        covering = [s for s in body if first_line(s) <= last and first <= _last(s)]
         if len(covering) != 1:
             break
         node = covering[0]
         nested = _holds_definition(node, first, last)
         if (
             isinstance(node, _Def)
-            and _last(node) - _first(node) < LONG_FUNCTION_LINES
+            and _last(node) - first_line(node) < LONG_FUNCTION_LINES
             and not nested
         ):
-            start = _with_comments(lines, _first(node))
+            start = _with_comments(lines, first_line(node))
             region = Region(
                 "function",
                 ".".join([*(_name(s.node) for s in scopes), node.name]),
@@ -104,12 +103,12 @@ def locate(source: str, start_line: int, end_line: int) -> Located:
                 start,
                 _last(node),
                 "".join(lines[start : _last(node) + 1]),
-                _indent(lines[_first(node)]),
+                _indent(lines[first_line(node)]),
             )
             return Located(region, tuple(scopes), tree)
         if (
             not isinstance(node, _Scope)
-            and _last(node) - _first(node) < WINDOW_LINES
+            and _last(node) - first_line(node) < WINDOW_LINES
             and not nested
         ):
             break  # a small if/for/with/try is shown whole, header and all
@@ -117,27 +116,18 @@ def locate(source: str, start_line: int, end_line: int) -> Located:
         if inner is None:
             if not isinstance(node, _Scope):
                 break
-            header_end = max(_first(node.body[0]) - 1, node.lineno - 1)
-            if _last(node) - _first(node) >= WINDOW_LINES and last <= header_end:
+            header_end = max(first_line(node.body[0]) - 1, node.lineno - 1)
+            if _last(node) - first_line(node) >= WINDOW_LINES and last <= header_end:
                 # The range is on a long definition's header: show the header, not the body.
-                start = _with_comments(lines, _first(node))
+                start = _with_comments(lines, first_line(node))
                 return Located(_window(lines, start, header_end), tuple(scopes), tree)
             break  # the range spans the statement's header and body: the statement is the region
         if isinstance(node, _Scope):
-            scopes.append(Scope(node, _first(node)))
+            scopes.append(Scope(node, first_line(node)))
         body = inner
     start, end = _grow(body, first, last)
     start = _with_comments(lines, start)
     return Located(_window(lines, start, end), tuple(scopes), tree)
-
-
-def parse(source: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pyast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
 
 
 def source_lines(source: str) -> list[str]:
@@ -157,7 +147,8 @@ def reply_token_cap(region: Region, cap: int) -> int:
 REPLY_TOKENS_FLOOR = 512
 
 
-def _first(node: ast.stmt) -> int:
+def first_line(node: ast.stmt) -> int:
+    """The 0-based first line of a statement, its first decorator's for a decorated one."""
     decorators: list[ast.expr] = getattr(node, "decorator_list", None) or []
     return min([node.lineno, *(d.lineno for d in decorators)]) - 1
 
@@ -175,7 +166,7 @@ def _holds_definition(node: ast.stmt, first: int, last: int) -> bool:
     return any(
         inner is not node
         and isinstance(inner, _Scope)
-        and _first(inner) <= first
+        and first_line(inner) <= first
         and last <= _last(inner)
         for inner in ast.walk(node)
     )
@@ -184,9 +175,9 @@ def _holds_definition(node: ast.stmt, first: int, last: int) -> bool:
 def _inner_body(node: ast.stmt, first: int, last: int) -> list[ast.stmt] | None:
     """The statement list inside ``node`` that holds the whole range, if one does."""
     for body in _bodies(node):
-        if body and _first(body[0]) <= first and last <= _last(body[-1]):
+        if body and first_line(body[0]) <= first and last <= _last(body[-1]):
             return body
-        if body and any(_first(s) <= first and last <= _last(s) for s in body):
+        if body and any(first_line(s) <= first and last <= _last(s) for s in body):
             return body
     return None
 
@@ -206,21 +197,21 @@ def _bodies(node: ast.stmt) -> list[list[ast.stmt]]:
 
 def _grow(body: list[ast.stmt], first: int, last: int) -> tuple[int, int]:
     """The statements of ``body`` covering the range, grown by whole neighbours to a window."""
-    covering = [i for i, s in enumerate(body) if _first(s) <= last and first <= _last(s)]
+    covering = [i for i, s in enumerate(body) if first_line(s) <= last and first <= _last(s)]
     if not covering:
         # The range is between statements (a blank line or a comment): take its neighbours.
-        after = [i for i, s in enumerate(body) if _first(s) > last]
+        after = [i for i, s in enumerate(body) if first_line(s) > last]
         covering = [after[0]] if after else [len(body) - 1]
         if after and after[0] > 0:
             covering.insert(0, after[0] - 1)
     low, high = covering[0], covering[-1]
-    start = min(_first(body[low]), first)
+    start = min(first_line(body[low]), first)
     end = max(_last(body[high]), last)
     while True:
         grown = False
-        if low > 0 and max(end, _last(body[low - 1])) - _first(body[low - 1]) < WINDOW_LINES:
+        if low > 0 and max(end, _last(body[low - 1])) - first_line(body[low - 1]) < WINDOW_LINES:
             low -= 1
-            start = _first(body[low])
+            start = first_line(body[low])
             grown = True
         if high + 1 < len(body) and _last(body[high + 1]) - start < WINDOW_LINES:
             high += 1
@@ -272,7 +263,7 @@ def region_context(source: str, located: Located) -> Context:
     lines = source_lines(source)
     region = located.region
     imports = [
-        _text(lines, _first(node), _last(node))
+        _text(lines, first_line(node), _last(node))
         for node in tree.body
         if isinstance(node, ast.Import | ast.ImportFrom)
     ]
@@ -292,7 +283,7 @@ def region_context(source: str, located: Located) -> Context:
     seen: set[int] = set()
     for name in _loaded_names(tree, region):
         defined = top.get(name)
-        if defined is None or id(defined) in seen or _first(defined) in inside:
+        if defined is None or id(defined) in seen or first_line(defined) in inside:
             continue
         seen.add(id(defined))
         used.extend(_stub(defined, lines))
@@ -444,7 +435,7 @@ def _stub(node: ast.stmt, lines: list[str]) -> list[str]:
         return out
     if isinstance(node, ast.ClassDef):
         return _class_outline(node, lines, 0, 12)
-    text = _text(lines, _first(node), _last(node))
+    text = _text(lines, first_line(node), _last(node))
     if text.count("\n") >= 3:
         text = text.split("\n", 1)[0] + "  # ..."
     return [text]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -102,20 +101,10 @@ def _code(body: str) -> str | None:
     code = textwrap.dedent(body).strip("\n")
     if not code.strip():
         return None
-    tree = _parse(code)
+    tree = pyast.parse_or_none(code)
     if tree is None or not any(_is_code(statement) for statement in tree.body):
         return None
     return code + "\n"
-
-
-def _parse(source: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():
-            # Invalid escapes in a reply's strings are the reply's business, not our stderr's.
-            warnings.simplefilter("ignore")
-            return pyast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
 
 
 def _is_code(statement: ast.stmt) -> bool:
@@ -127,10 +116,10 @@ def _is_code(statement: ast.stmt) -> bool:
 
 def _statements(source: str) -> Iterator[tuple[str, str]]:
     """(role, text) for each top-level statement; unparseable chunks are skipped."""
-    tree = _parse(source)
+    tree = pyast.parse_or_none(source)
     if tree is None:
         for chunk in _chunks(source):
-            if _parse(chunk) is not None:
+            if pyast.parse_or_none(chunk) is not None:
                 yield from _statements(chunk)
         return
     lines = source.split("\n")

@@ -50,18 +50,28 @@ def request(
 
 
 class RoutedProposer:
-    """Answers each prompt by the function it names; records every prompt and token cap."""
+    """Answers each prompt by the function it names; records every prompt and token cap.
 
-    def __init__(self, asked: list[tuple[str, int | None]]) -> None:
+    ``clamp`` replaces the answer for `clamp`, given after ``clamp_delay_s``.
+    """
+
+    def __init__(
+        self, asked: list[tuple[str, int | None]], clamp: str = FIX_CLAMP, clamp_delay_s: float = 0
+    ) -> None:
         self.usage = Usage()
         self.asked = asked
+        self.clamp = clamp
+        self.clamp_delay_s = clamp_delay_s
 
     async def propose(
         self, messages: list[dict[str, str]], n: int, max_tokens: int | None = None
     ) -> AsyncGenerator[Reply, None]:
         prompt = messages[-1]["content"]
         self.asked.append((prompt, max_tokens))
-        text = FIX_ADD if "in `add`" in prompt else FIX_CLAMP if "in `clamp`" in prompt else ""
+        text = FIX_ADD if "in `add`" in prompt else ""
+        if "in `clamp`" in prompt:
+            await asyncio.sleep(self.clamp_delay_s)
+            text = self.clamp
         self.usage.prompt_tokens += len(prompt) // 4
         for i in range(n):
             yield Reply(i, text, "stop", len(text) // 4, True)
@@ -98,22 +108,8 @@ async def test_fix_all_without_diagnostics_fixes_the_graders_findings_and_says_w
     asked: list[tuple[str, int | None]] = []
     job = Job(request("fixall", 0, []))
 
-    def only_add() -> Proposer:
-        proposer = RoutedProposer(asked)
-        original = proposer.propose
-
-        async def propose(
-            messages: list[dict[str, str]], n: int, max_tokens: int | None = None
-        ) -> AsyncGenerator[Reply, None]:
-            if "in `clamp`" in messages[-1]["content"]:
-                messages = [{"role": "user", "content": "nothing"}]
-            async for reply in original(messages, n, max_tokens):
-                yield reply
-
-        proposer.propose = propose  # type: ignore[method-assign]
-        return proposer
-
-    await run_job(job, engine, only_add, lambda _j, _m: None)
+    # A model that answers `clamp` with prose only.
+    await run_job(job, engine, lambda: RoutedProposer(asked, clamp=""), lambda _j, _m: None)
 
     # The graders report the unused `import os`, and each typo to ruff and to mypy: three
     # regions. Only `add` gets a usable reply.
@@ -166,19 +162,7 @@ async def test_fix_all_offers_what_was_verified_when_its_time_runs_out(engine: E
     asked: list[tuple[str, int | None]] = []
 
     def slow_clamp() -> Proposer:
-        proposer = RoutedProposer(asked)
-        original = proposer.propose
-
-        async def propose(
-            messages: list[dict[str, str]], n: int, max_tokens: int | None = None
-        ) -> AsyncGenerator[Reply, None]:
-            if "in `clamp`" in messages[-1]["content"]:
-                await asyncio.sleep(120)  # a model that never answers in time
-            async for reply in original(messages, n, max_tokens):
-                yield reply
-
-        proposer.propose = propose  # type: ignore[method-assign]
-        return proposer
+        return RoutedProposer(asked, clamp_delay_s=120)  # a model that never answers in time
 
     job = Job(request("fixall", 0, [typo("bb"), typo("hihg")], time_limit_s=10))
     await asyncio.wait_for(run_job(job, engine, slow_clamp, lambda _j, _m: None), 60)
