@@ -265,7 +265,7 @@ async def _run_fixall(
             why = "the job's token budget is spent" if budget <= 0 else "out of time"
             left.append(f"{where}: not tried ({why})")
             continue
-        group = [_moved(d, req.text, text) for d in group]
+        group = _moved(group, req.text, text)
         first = min(d.line for d in group)
         last = max(d.end_line for d in group)
         part = Job(
@@ -346,23 +346,29 @@ def group_by_region(text: str, diagnostics: Sequence[DiagnosticInfo]) -> list[li
     return [groups[key] for key in sorted(groups)]
 
 
-def _moved(diagnostic: DiagnosticInfo, before: str, after: str) -> DiagnosticInfo:
-    """The diagnostic at its line in ``after``, the text ``before`` with earlier fixes applied."""
+def _moved(diagnostics: Sequence[DiagnosticInfo], before: str, after: str) -> list[DiagnosticInfo]:
+    """The diagnostics at their lines in ``after``, the text ``before`` with earlier fixes
+    applied; one on a line the fixes changed keeps its line."""
     if before == after:
-        return diagnostic
-    old, new = before.splitlines(), after.splitlines()
-    shift = None
-    for tag, i1, i2, j1, _j2 in difflib.SequenceMatcher(
-        None, old, new, autojunk=False
-    ).get_opcodes():
-        if i1 <= diagnostic.line < i2:
-            shift = j1 - i1 if tag == "equal" else None
-            break
-    if shift is None:
-        return diagnostic
-    return dataclasses.replace(
-        diagnostic, line=diagnostic.line + shift, end_line=diagnostic.end_line + shift
-    )
+        return list(diagnostics)
+    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+    opcodes = matcher.get_opcodes()
+    moved = []
+    for diagnostic in diagnostics:
+        shift = next(
+            (
+                j1 - i1 if tag == "equal" else 0
+                for tag, i1, i2, j1, _ in opcodes
+                if i1 <= diagnostic.line < i2
+            ),
+            0,
+        )
+        moved.append(
+            dataclasses.replace(
+                diagnostic, line=diagnostic.line + shift, end_line=diagnostic.end_line + shift
+            )
+        )
+    return moved
 
 
 async def _run(

@@ -172,3 +172,15 @@ async def test_fix_all_offers_what_was_verified_when_its_time_runs_out(engine: E
     assert job.message.startswith("fixed 1 of 2 diagnostics"), job.message
     assert "left: line 18: out of time" in job.message
     assert job.finished_s is not None and job.finished_s < 10
+
+
+def test_diagnostics_follow_their_lines_after_an_earlier_fix_adds_lines() -> None:
+    from gauntlet.server.jobs import _moved
+
+    after = BROKEN.replace("import os\n", "import os\nimport sys\n")
+    moved = _moved([typo("hihg"), typo("bb")], BROKEN, after)
+    assert [after.splitlines()[d.line] for d in moved] == [
+        "    return max(low, min(x, hihg))",
+        "    return a + bb",
+    ]
+    assert [d.end_line for d in moved] == [d.line for d in moved]
