@@ -298,6 +298,13 @@ async def _run_fixall(
             if part.grading is not None:
                 abandon(part.grading)
             part.state, part.message = "cancelled", "out of time"
+        except Exception as exc:
+            # One region's failure leaves that region, not the fixes of the others.
+            log.exception("job %s failed", part.id)
+            if part.grading is not None:
+                abandon(part.grading)
+            part.state = "failed"
+            part.message = f"could not complete: {type(exc).__name__}: {exc}"
         finally:
             _add_usage(job.usage, part.usage)
             part.grading = None

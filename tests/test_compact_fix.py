@@ -52,7 +52,7 @@ def request(
 class RoutedProposer:
     """Answers each prompt by the function it names; records every prompt and token cap.
 
-    ``clamp`` replaces the answer for `clamp`, given after ``clamp_delay_s``.
+    ``clamp`` replaces the answer for `clamp`, given after ``clamp_delay_s``; ``"crash"`` raises.
     """
 
     def __init__(
@@ -71,6 +71,8 @@ class RoutedProposer:
         text = FIX_ADD if "in `add`" in prompt else ""
         if "in `clamp`" in prompt:
             await asyncio.sleep(self.clamp_delay_s)
+            if self.clamp == "crash":
+                raise RuntimeError("the proposer broke")
             text = self.clamp
         self.usage.prompt_tokens += len(prompt) // 4
         for i in range(n):
@@ -184,3 +186,13 @@ def test_diagnostics_follow_their_lines_after_an_earlier_fix_adds_lines() -> Non
         "    return a + bb",
     ]
     assert [d.end_line for d in moved] == [d.line for d in moved]
+
+
+async def test_a_region_that_crashes_leaves_the_other_regions_fixes(engine: Engine) -> None:
+    asked: list[tuple[str, int | None]] = []
+    job = Job(request("fixall", 0, [typo("bb"), typo("hihg")]))
+    await run_job(job, engine, lambda: RoutedProposer(asked, clamp="crash"), lambda _j, _m: None)
+
+    assert job.state == "done" and job.new_text == BROKEN.replace("a + bb", "a + b")
+    assert job.message.startswith("fixed 1 of 2 diagnostics"), job.message
+    assert "left: line 18: could not complete: RuntimeError: the proposer broke" in job.message
