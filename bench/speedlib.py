@@ -1,11 +1,35 @@
-"""Helpers for bench/speed.py: the naive per-candidate pipeline, gauntlet runs, versions, medians.
+"""Helpers for bench/speed.py: the naive per-candidate pipelines, gauntlet runs, versions, medians.
 
 The naive pipeline is what a user would script without gauntlet: for each candidate, copy the
-project (shutil.copytree), write the candidate over the target file, then run `ruff check`, `mypy`
-(cold: `--cache-dir` inside the copy), `bandit -q -r <package>` and `python -m pytest -q` one after
-another with the venv's executables. Every tool runs even after an earlier one fails, as a CI job
-reporting all four would; `NaiveRun.fail_fast_s` says what stopping at the first failure would
-have cost, from the same timings.
+project (shutil.copytree), write the candidate over the target file, then run `ruff check`, `mypy`,
+`bandit -q -r <package>` and `python -m pytest -q` one after another with the venv's executables.
+Every tool runs even after an earlier one fails, as a CI job reporting all four would;
+`NaiveRun.fail_fast_s` says what stopping at the first failure would have cost, from the same
+timings.
+
+Two variants of it:
+
+  `naive_check(...)` alone     cold: a fresh copy per candidate with mypy's cache inside it, so every
+                               mypy run starts from nothing (the previous method of bench/speed.py).
+  `NaivePipeline.check(...)`   strong: what a user who knows the tools scripts. mypy keeps one
+                               incremental cache (`--cache-dir` outside the copies) across the
+                               candidates, and the copy is made at one fixed path so the paths in
+                               that cache stay valid (a new path makes mypy re-hash and rewrite the
+                               metadata of every module).
+
+Why a shared `--cache-dir` and not dmypy: the incremental cache is the documented way to make
+repeated `mypy` runs cheap, gives the same verdicts as a cold run by construction (a module whose
+content hash changed is re-checked, and so is what depends on its interface), and needs nothing
+running between candidates. dmypy keeps a process per tree and would compete with the engine on
+its own ground (a long-lived mypy); its fine-grained mode is also known to diverge from full runs
+now and then, which a benchmark that compares verdicts cannot afford.
+
+The known trap of mtime caches: mypy trusts a cache entry whose path, size and whole-second mtime
+match the file, without hashing it, so two candidates of the same size written in the same second
+at the same path would be taken for one another. The strong pipeline stamps the candidate file with
+an mtime no earlier write had (a counter of whole seconds far in the past), so mypy always hashes it
+and re-checks what changed; `cold_mypy=True` also runs a cold mypy on every candidate, beside the
+timed run, so the caller can check that both say the same.
 """
 
 from __future__ import annotations
@@ -58,6 +82,15 @@ class NaiveRun:
     copy_s: float = 0.0
     tools: dict[str, ToolRun] = field(default_factory=dict)
     total_s: float = 0.0
+    cold_mypy: ToolRun | None = None
+    """A cold mypy on the same copy (NaivePipeline with cold_mypy): not part of total_s."""
+
+    @property
+    def cold_total_s(self) -> float:
+        """total_s had mypy run cold (needs cold_mypy); nan without it."""
+        if self.cold_mypy is None:
+            return float("nan")
+        return self.total_s - self.tools["mypy"].seconds + self.cold_mypy.seconds
 
     @property
     def failed(self) -> list[str]:
@@ -102,9 +135,18 @@ def _run_tool(tool: str, argv: list[str], cwd: Path) -> ToolRun:
 
 
 def naive_check(
-    project: Path, target: str, text: str | None, package: str = "inventory"
+    project: Path,
+    target: str,
+    text: str | None,
+    package: str = "inventory",
+    pipeline: NaivePipeline | None = None,
 ) -> NaiveRun:
-    """Copy `project`, write `text` over `target` (unless None) and run the four tools in turn."""
+    """Copy `project`, write `text` over `target` (unless None) and run the four tools in turn.
+
+    Without `pipeline`: the cold pipeline (a fresh copy, mypy's cache inside it). With one: its
+    strong pipeline (`NaivePipeline.check`), whose `project`, `target` and `package` it uses."""
+    if pipeline is not None:
+        return pipeline.check(text)
     run = NaiveRun()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="naive-") as tmp:
@@ -123,6 +165,68 @@ def naive_check(
             run.tools[tool] = _run_tool(tool, steps[tool], copy)
         run.total_s = time.perf_counter() - started
     return run
+
+
+class NaivePipeline:
+    """The strong naive pipeline (see the module's docstring): state kept across candidates.
+
+    `scratch` holds the fixed-path copy and mypy's cache; call `prime()` (untimed by the caller's
+    choice) to fill the cache from the project as it is, as an earlier run of the script would have.
+    """
+
+    STAMP0 = 1_000_000_000
+    """The first mtime a candidate gets (2001): far from any real file's."""
+
+    def __init__(
+        self,
+        project: Path,
+        target: str,
+        scratch: Path,
+        package: str = "inventory",
+        *,
+        cold_mypy: bool = False,
+    ) -> None:
+        self.project = project
+        self.target = target
+        self.package = package
+        self.copy = scratch / "proj"
+        self.cache = scratch / "mypy-cache"
+        self.cold_cache = scratch / "mypy-cold-cache"
+        self.cold_mypy = cold_mypy
+        self._stamp = self.STAMP0
+
+    def prime(self) -> NaiveRun:
+        """The pipeline on the project as it is: mypy's cache then holds the whole project."""
+        return self.check(None)
+
+    def check(self, text: str | None) -> NaiveRun:
+        run = NaiveRun()
+        started = time.perf_counter()
+        shutil.rmtree(self.copy, ignore_errors=True)
+        # copy2 keeps the other files' mtimes, so mypy's cache entries for them stay fresh.
+        shutil.copytree(self.project, self.copy)
+        if text is not None:
+            path = self.copy / self.target
+            path.write_text(text, encoding="utf-8")
+            # An mtime no earlier candidate had: mypy hashes the file instead of trusting it.
+            self._stamp += 1
+            os.utime(path, (self._stamp, self._stamp))
+        run.copy_s = time.perf_counter() - started
+        steps = {
+            "ruff": [venv_exe("ruff"), "check", "--no-cache", "."],
+            "mypy": [venv_exe("mypy"), "--cache-dir", str(self.cache)],
+            "bandit": [venv_exe("bandit"), "-q", "-r", self.package],
+            "pytest": [venv_exe("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        }
+        for tool in TOOLS:
+            run.tools[tool] = _run_tool(tool, steps[tool], self.copy)
+        run.total_s = time.perf_counter() - started
+        if self.cold_mypy:
+            # Outside the timed run: the same copy through mypy with an empty cache.
+            shutil.rmtree(self.cold_cache, ignore_errors=True)
+            argv = [venv_exe("mypy"), "--cache-dir", str(self.cold_cache)]
+            run.cold_mypy = _run_tool("mypy", argv, self.copy)
+        return run
 
 
 @dataclass
@@ -171,6 +275,88 @@ def run_gauntlet(workspace: Path, target: str, cands: Path, repeat: int = 1) -> 
     return GauntletRun(wall, proc.returncode, report, tail)
 
 
+@dataclass
+class EngineRound:
+    """One `Engine.grade` call in bench/speed.py's in-process run."""
+
+    number: int
+    wait_s: float | None
+    """What `engine.wait_warm()` took before the round (None: round 1 does not wait)."""
+    ready: bool
+    """Whether the warm runners were ready when wait_warm returned (False: it timed out)."""
+    grade_s: float
+    """`engine.grade(...)`: the select time without confirmation."""
+    confirm_s: float | None
+    """`engine.confirm_report(...)` after the round: the winner on every covering test."""
+    report: dict[str, Any]
+
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        return {c["id"]: c for c in self.report.get("candidates", [])}
+
+
+@dataclass
+class EngineRun:
+    """`Engine(...)` in this process: its start, the coverage map's build, then the rounds."""
+
+    start_s: float
+    map_s: float
+    rounds: list[EngineRound]
+
+
+def run_engine(
+    workspace: Path,
+    target: str,
+    rounds: list[dict[str, str]],
+    *,
+    workers: int = 2,
+    test_timeout_s: float = 60.0,
+    confirm: bool = True,
+    warm_timeout_s: float = 30.0,
+) -> EngineRun:
+    """Grade each candidate set in `rounds` (id -> text) with one in-process engine, configured as
+    `gauntlet select` configures its own. The coverage map is built first and timed on its own;
+    before every round after the first, `engine.wait_warm()` is timed, as a server's warm runners
+    are ready between requests; after every round the winner is confirmed (timed apart)."""
+    from gauntlet.graders.sandbox import Limits
+    from gauntlet.graders.select import Candidate, Engine
+
+    root = workspace.resolve()
+    size = max((len(r) for r in rounds), default=2)
+    t0 = time.perf_counter()
+    engine = Engine(
+        root,
+        workers=workers,
+        warm_runners=min(8, max(2, size)),
+        test_limits=Limits(timeout_s=test_timeout_s, cpu_s=int(test_timeout_s) + 1),
+    )
+    start_s = time.perf_counter() - t0
+    out: list[EngineRound] = []
+    try:
+        t0 = time.perf_counter()
+        engine.prepare(target).result()
+        map_s = time.perf_counter() - t0
+        for number, texts in enumerate(rounds, start=1):
+            wait_s: float | None = None
+            ready = True
+            if number > 1:
+                t0 = time.perf_counter()
+                ready = engine.wait_warm(timeout_s=warm_timeout_s)
+                wait_s = time.perf_counter() - t0
+            cands = [Candidate(cid, text) for cid, text in texts.items()]
+            t0 = time.perf_counter()
+            report = engine.grade(target, cands)
+            grade_s = time.perf_counter() - t0
+            confirm_s: float | None = None
+            if confirm:
+                t0 = time.perf_counter()
+                engine.confirm_report(report)
+                confirm_s = time.perf_counter() - t0
+            out.append(EngineRound(number, wait_s, ready, grade_s, confirm_s, report.to_json()))
+    finally:
+        engine.close()
+    return EngineRun(start_s, map_s, out)
+
+
 def write_candidates(path: Path, candidates: dict[str, str]) -> None:
     lines = [json.dumps({"id": cid, "content": text}) for cid, text in candidates.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -198,10 +384,14 @@ def versions() -> dict[str, str]:
     }
 
 
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages, as uptime prints them."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+
+
 def cores() -> str:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return f"{os.cpu_count()} cores ({usable} usable), load average {load}"
+    return f"{os.cpu_count()} cores ({usable} usable), load average {loadavg()}"
 
 
 def median(xs: list[float]) -> float:

@@ -1,13 +1,15 @@
 """bandit as a grader, run in-process on the candidate's text (bandit only parses, it never executes).
 
 A new issue of MEDIUM or HIGH severity is a hard gate; a new LOW one counts as evidence against.
-The project's `[tool.bandit]` (pyproject.toml) or `.bandit` config applies where present.
+The project's `[tool.bandit]` (pyproject.toml) or `.bandit` config applies where present; what bandit
+warns about it (legacy profiles) is kept in `notes`, never a failure.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 from typing import Any
 
@@ -25,6 +27,8 @@ class BanditGrader:
     def __init__(self, ctx: GraderContext) -> None:
         self.ctx = ctx
         self._config: Any = None
+        self.notes: list[str] = []
+        """What bandit warned about the project's config."""
 
     @property
     def configured(self) -> bool:
@@ -42,11 +46,28 @@ class BanditGrader:
 
             args = self.ctx.config.bandit_args
             config_file = args[1] if args[:1] == ("-c",) else None
+            # bandit logs its config warnings: keep them, and keep them off the server's log.
+            notes = _Notes()
+            logger = logging.getLogger(b_config.__name__)
+            level, propagate = logger.level, logger.propagate
+            logger.setLevel(logging.WARNING)
+            logger.propagate = False
+            logger.addHandler(notes)
             try:
                 self._config = b_config.BanditConfig(config_file=config_file)
             except Exception as exc:
-                raise GraderError(f"bandit could not read its config: {exc}") from exc
+                why = self._relative(str(exc))
+                raise GraderError(f"bandit could not read its config: {why}"[:400]) from exc
+            finally:
+                logger.removeHandler(notes)
+                logger.setLevel(level)
+                logger.propagate = propagate
+                self.notes = [self._relative(line) for line in notes.lines]
         return self._config
+
+    def _relative(self, message: str) -> str:
+        """The snapshot's own path means nothing to the user: paths relative to it."""
+        return message.replace(f"{self.ctx.root}{os.sep}", "")
 
     def findings(self, text: str) -> list[Finding]:
         # bandit logs optional formatter plugins it cannot load (sarif) while importing.
@@ -93,3 +114,19 @@ class BanditGrader:
 
     def close(self) -> None:
         pass
+
+
+class _Notes(logging.Handler):
+    """Collects the warnings a logger emits, one line each."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = f"bandit: {record.getMessage()}"
+        except (TypeError, ValueError):
+            line = f"bandit: {record.msg}"
+        if line not in self.lines:
+            self.lines.append(line[:300])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 # Undefined names crash at run time: they block a candidate even where the project has no mypy config.
 ALWAYS_GATE = frozenset({"name-defined", "attr-defined", "call-arg", "import-not-found", "syntax"})
 _IGNORED_SEVERITIES = frozenset({"note"})
+# mypy's plain-text lines: "setup.cfg: note: unused section(s): [mypy-tests.*]", "a.py:3: error: ...".
+_PLAIN = re.compile(
+    r"^(?P<where>.*?):(?:\d+:)*\s*(?P<severity>note|warning|error):\s*(?P<message>.*)$"
+)
+MAX_NOTES = 20
 
 
 class MypyGrader:
@@ -38,6 +44,8 @@ class MypyGrader:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._cache = Path(tempfile.mkdtemp(prefix="gauntlet-mypy-"))
+        self.notes: list[str] = []
+        """What mypy said about the project's config rather than the code (unused sections)."""
         # Start now: the worker's cold build overlaps the other graders' first runs.
         try:
             self._start(prime=True)
@@ -125,6 +133,9 @@ class MypyGrader:
         errors = data.get("errors")
         if not isinstance(errors, list):
             raise GraderError("mypy worker answer has no error list")
+        notes = data.get("notes")
+        for note in notes if isinstance(notes, list) else []:
+            self._note(str(note))
         return self._parse(errors, text)
 
     def _parse(self, errors: list[Any], text: str) -> list[Finding]:
@@ -135,11 +146,8 @@ class MypyGrader:
             if not isinstance(item, dict):
                 raise GraderError("mypy worker answered an error that is not an object")
             if "raw" in item:
-                raw = str(item["raw"])
-                # mypy reports some problems (a bad config, a blocking error) as plain text.
-                raise GraderError(
-                    f"mypy reported: {raw.strip().splitlines()[0][:200] if raw.strip() else raw}"
-                )
+                self._plain(str(item["raw"]))
+                continue
             if item.get("severity") in _IGNORED_SEVERITIES:
                 continue
             path = os.path.normpath(str(item.get("file", ""))).replace(os.sep, "/")
@@ -168,6 +176,20 @@ class MypyGrader:
                 )
             )
         return found
+
+    def _plain(self, raw: str) -> None:
+        """A line mypy printed as plain text: a note or warning (about the config, say) is kept in
+        `notes`; anything else (a blocking error) is a GraderError."""
+        line = raw.strip().splitlines()[0] if raw.strip() else ""
+        match = _PLAIN.match(line)
+        if match is not None and match["severity"] in ("note", "warning"):
+            self._note(line)
+            return
+        raise GraderError(f"mypy reported: {line[:200] or 'an empty line'}")
+
+    def _note(self, line: str) -> None:
+        if line not in self.notes and len(self.notes) < MAX_NOTES:
+            self.notes.append(line[:300])
 
     def _stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

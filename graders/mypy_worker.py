@@ -3,7 +3,9 @@
 Runs as `python -m gauntlet.graders.mypy_worker SNAPSHOT PYTHON CACHE_DIR [PRIME_REL]`; with PRIME_REL
 it first builds the project as it is (`Worker.prime`), then reads one JSON request per
 line on stdin (`{"path": REL, "text": STR}`) and answers one JSON line on stdout
-(`{"errors": [mypy JSON error objects]}` or `{"crash": STR}`).
+(`{"errors": [mypy JSON error objects], "notes": [STR]}` or `{"crash": STR}`). The notes are what
+mypy said about the project's config while reading it (an option it does not know, a Python
+version it no longer supports): it goes on without them, and so does the check.
 
 mypy's incremental cache trusts a file whose mtime and size match its cache entry, and handing mypy
 the text in memory (`BuildSource.text`) is not re-checked against a warm cache. So the worker keeps
@@ -16,6 +18,7 @@ mypy's incremental build and little else.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -55,6 +58,8 @@ class Worker:
         self.stamp = 1_000_000_000
         self.last_rel = ""
         self.parsed: tuple[str, list[BuildSource], Options] | None = None
+        self.notes: list[str] = []
+        """mypy's complaints about the config since the last answer (see `take_notes`)."""
 
     def _sources(self, rel: str, target: Path) -> tuple[list[BuildSource], Options]:
         """The build's sources and options for `rel`: read once per mirror state, as the command
@@ -64,9 +69,17 @@ class Worker:
 
         if self.parsed is None or self.parsed[0] != rel:
             fscache = FileSystemCache()
-            sources, options = process_options(self.flags + self.targets, fscache=fscache)
+            said = io.StringIO()
+            sources, options = process_options(
+                self.flags + self.targets, fscache=fscache, stdout=said, stderr=said
+            )
             if not any(s.path and os.path.abspath(s.path) == str(target) for s in sources):
-                sources, options = process_options([*self.flags, "--", rel], fscache=fscache)
+                sources, options = process_options(
+                    [*self.flags, "--", rel], fscache=fscache, stdout=said, stderr=said
+                )
+            for line in said.getvalue().splitlines():
+                if line.strip() and line.strip() not in self.notes:
+                    self.notes.append(line.strip())
             self.parsed = (rel, sources, options)
         return self.parsed[1], self.parsed[2]
 
@@ -124,9 +137,13 @@ class Worker:
             try:
                 errors.append(json.loads(line))
             except ValueError:
-                # A blocking error or a crash that the JSON formatter did not produce.
+                # Plain text: a note on the config ("unused section(s)"), or a blocking error.
                 errors.append({"raw": line})
         return errors
+
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
 
 
 def _signature(root: Path) -> list[tuple[str, int, int]]:
@@ -155,6 +172,26 @@ def _blames(messages: list[str], rel: str) -> bool:
     return False
 
 
+def _describe(exc: BaseException) -> str:
+    """A crash in one line; mypy's blocking errors (a plugin that does not import, a file that does
+    not parse) as "file:line: message" rather than the JSON they carry."""
+    from mypy.errors import CompileError
+
+    if not isinstance(exc, CompileError):
+        return f"{type(exc).__name__}: {exc}"
+    said: list[str] = []
+    for message in exc.messages:
+        try:
+            item = json.loads(message)
+        except ValueError:
+            item = None
+        if isinstance(item, dict):
+            said.append(f"{item.get('file', '')}:{item.get('line', 0)}: {item.get('message', '')}")
+        else:
+            said.append(message.strip())
+    return "; ".join(said) or "mypy stopped with a blocking error"
+
+
 def _configured_files() -> bool:
     from mypy.config_parser import parse_config_file
     from mypy.options import Options
@@ -178,11 +215,12 @@ def main() -> int:
             try:
                 req = json.loads(raw)
                 reply: dict[str, Any] = {"errors": worker.check(req["path"], req["text"])}
+                reply["notes"] = worker.take_notes()
             except SystemExit as exc:
                 reply = {"crash": f"mypy exited ({exc.code})"}
             except BaseException as exc:
                 reply = {
-                    "crash": f"{type(exc).__name__}: {exc}",
+                    "crash": _describe(exc),
                     "traceback": traceback.format_exc()[-2000:],
                 }
             out.write(json.dumps(reply) + "\n")

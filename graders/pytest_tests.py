@@ -8,6 +8,7 @@ run really executed test bodies; every test that ran on the current file must ha
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -15,9 +16,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from gauntlet.graders.sandbox import Limits, Sandbox, SandboxJob, SandboxResult
 from gauntlet.graders.workspace import Interpreter
@@ -64,6 +66,54 @@ class TestRun:
     isolated: bool = False
     attempts: tuple[str, ...] = ()
     """What the candidate's own code tried and the audit hook refused (network, processes, ...)."""
+    durations: Mapping[str, float] = field(default_factory=dict)
+    """nodeid -> seconds its setup, call and teardown took."""
+    cover: Mapping[int, frozenset[str]] | None = None
+    """With coverage asked for: line of the target -> node ids of the tests that executed it
+    ("" for lines run outside any test: imports, collection)."""
+    cover_error: str = ""
+    collect_s: float = 0.0
+    """What collection took (importing the test files, and so the target)."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What one test run measures and runs, beyond its test files."""
+
+    select: tuple[str, ...] | None = None
+    """Only these node ids run (None: every test of the files)."""
+    cover: str = ""
+    """The workspace-relative file whose per-test line coverage is recorded ("" for none)."""
+    timeout_s: float | None = None
+    """A lower limit than the engine's for this run."""
+
+
+FULL_RUN = RunSpec()
+SELECT = "gauntlet_select.json"
+
+
+def coverage_path() -> str:
+    """Where gauntlet's own coverage.py lives, for an interpreter that lacks it (the sandbox can
+    read gauntlet's interpreter paths)."""
+    spec = importlib.util.find_spec("coverage")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    return os.path.dirname(next(iter(spec.submodule_search_locations)))
+
+
+def spec_env(spec: RunSpec, root: Path, extras_dir: Path) -> dict[str, str]:
+    """The report plugin's environment for `spec` (the selection file goes in extras_dir)."""
+    env: dict[str, str] = {}
+    if spec.select is not None:
+        env["GAUNTLET_SELECT"] = str(extras_dir / SELECT)
+    if spec.cover:
+        env["GAUNTLET_COVER"] = str(root / spec.cover)
+        env["GAUNTLET_COVERAGE_PATH"] = coverage_path()
+    return env
+
+
+def spec_extras(spec: RunSpec) -> dict[str, str]:
+    return {SELECT: json.dumps(list(spec.select))} if spec.select is not None else {}
 
 
 def python_argv(interp: Interpreter) -> tuple[list[str], dict[str, str]]:
@@ -119,6 +169,9 @@ def pytest_args(job: SandboxJob, test_files: list[str], canary: str) -> list[str
         "no:cacheprovider",
         # A module that fails to import must not stop the other tests (and the canaries) running.
         "--continue-on-collection-errors",
+        # Node ids relative to the project, whatever the arguments' common ancestor is.
+        "--rootdir",
+        str(job.root),
         "-q",
         "--color=no",
         "-o",
@@ -165,23 +218,34 @@ def run_pytest(
     overlays: Mapping[str, str],
     limits: Limits,
     halt: threading.Event | None = None,
+    spec: RunSpec = FULL_RUN,
 ) -> TestRun:
     """A cold run: a fresh interpreter in a fresh sandbox, with the candidate bound in place.
     Once `halt` is set the run is killed (its result then says so; nobody reads it)."""
     nonce = secrets.token_hex(6)
     canary = canary_test(nonce)
-    with sandbox.job(root, overlays=dict(overlays), extras=run_extras(canary)) as job:
+    if spec.timeout_s is not None and spec.timeout_s < limits.timeout_s:
+        limits = replace(limits, timeout_s=spec.timeout_s)
+    extras = {**run_extras(canary), **spec_extras(spec)}
+    with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
         py, env = run_env(job, interp, overlays)
+        env.update(spec_env(spec, job.root, job.extras_dir))
         argv = [*py, "-m", "pytest", *pytest_args(job, test_files, canary[0])]
         with killed_on(halt, job.kill):
             res = job.run(argv, env=env, limits=limits)
         raw = job.read_out(REPORT)
         attempts = read_attempts(job.read_out(AUDIT))
-    return interpret(res, raw, attempts, nonce, limits.timeout_s)
+    covered = job.root / spec.cover if spec.cover else None
+    return interpret(res, raw, attempts, nonce, limits.timeout_s, covered)
 
 
 def interpret(
-    res: SandboxResult, raw: bytes | None, attempts: tuple[str, ...], nonce: str, timeout_s: float
+    res: SandboxResult,
+    raw: bytes | None,
+    attempts: tuple[str, ...],
+    nonce: str,
+    timeout_s: float,
+    covered: Path | None = None,
 ) -> TestRun:
     """Per-test outcomes from the grader's own report; never from the exit code."""
     # SIGALRM is how a warm runner's own test deadline ends it.
@@ -214,6 +278,11 @@ def interpret(
             str(e.get("nodeid", "")) + ": " + str(e.get("message", ""))[-200:]
             for e in data.get("collect_errors", [])
         )
+        durations = {str(k): float(v) for k, v in data.get("durations", {}).items()}
+        collect_s = float(data.get("collect_s") or 0.0)
+        cover, cover_error = _read_cover(data.get("cover"), nonce)
+        if covered is not None and cover is None and not cover_error:
+            cover_error = "the run recorded no coverage"
     except (ValueError, KeyError, TypeError, AttributeError):
         return TestRun(
             problem="the test report is not valid JSON",
@@ -242,4 +311,21 @@ def interpret(
         duration_s=res.duration_s,
         isolated=res.isolated,
         attempts=attempts,
+        durations={k: v for k, v in durations.items() if nonce not in k},
+        cover=cover,
+        cover_error=cover_error,
+        collect_s=collect_s,
     )
+
+
+def _read_cover(data: Any, nonce: str) -> tuple[dict[int, frozenset[str]] | None, str]:
+    if data is None:
+        return None, ""
+    if not isinstance(data, dict):
+        return None, "the coverage report is not an object"
+    if "lines" not in data:
+        return None, str(data.get("error") or "the coverage report has no lines")[:300]
+    lines: dict[int, frozenset[str]] = {}
+    for line, contexts in dict(data["lines"]).items():
+        lines[int(line)] = frozenset(str(c) for c in contexts if nonce not in str(c))
+    return lines, ""

@@ -61,6 +61,8 @@ class Evidence:
     """untrusted test id -> what the test's calls returned or raised (see differential.py)."""
     probes: Sequence[str] = ()
     """What each probe call returned or raised, in the order every candidate got them."""
+    untested: bool = False
+    """No project test ran the code it changes: nothing but the static checks stands behind it."""
 
     @property
     def passed(self) -> frozenset[str]:
@@ -107,6 +109,7 @@ def evidence_of(id: str, content: str, checks: Mapping[str, Check]) -> Evidence:
         behaviour=behaviour_of(results, outputs, fixed),
         outputs=outputs,
         probes=probes,
+        untested=tests is None or tests.status != "pass",
     )
 
 
@@ -226,8 +229,13 @@ def _softmax(logits: Sequence[float]) -> list[float]:
     return [x / total for x in exps]
 
 
-def risk_of(current: str, content: str, agree_share: float) -> float:
-    """0 (safe) to 1 (risky): diff size, public names touched, branches added, disagreement."""
+UNTESTED_RISK = 0.25
+"""What a change no project test ran adds to its risk."""
+
+
+def risk_of(current: str, content: str, agree_share: float, untested: bool = False) -> float:
+    """0 (safe) to 1 (risky): diff size, public names touched, branches added, disagreement, and
+    whether any project test ran the changed code."""
     old = current.splitlines()
     new = content.splitlines()
     changed = sum(1 for line in difflib.ndiff(old, new) if line[:1] in "+-")
@@ -236,6 +244,7 @@ def risk_of(current: str, content: str, agree_share: float) -> float:
     branches = max(0, _branches(content) - _branches(current))
     value = 0.4 * size + 0.15 * min(1.0, touched / 3) + 0.15 * min(1.0, branches / 5)
     value += 0.3 * (1.0 - agree_share)
+    value += UNTESTED_RISK if untested else 0.0
     return round(min(1.0, max(0.0, value)), 3)
 
 
@@ -267,7 +276,7 @@ def rank(current: str, evidence: Sequence[Evidence], total_valid: int) -> list[R
     for e in evidence:
         group, p = group_of[e.id]
         share = group.size / max(1, total_valid)
-        risk = risk_of(current, e.content, share)
+        risk = risk_of(current, e.content, share, e.untested)
         score = 10.0 * e.tests_fixed + 5.0 * p - 0.01 * e.soft_findings - 0.001 * risk
         out.append(
             Ranked(

@@ -2,6 +2,8 @@
 
 Fixed arguments: `ruff check --output-format json --no-cache --stdin-filename <root/rel> -`.
 Exit codes: 0 = no findings, 1 = findings, 2 = ruff itself failed (bad config, internal error).
+What ruff warns about on stderr (deprecated or unknown settings in the project's config) is kept in
+`notes`, never a failure.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from gauntlet.graders.procs import ToolMissing, run_tool
 
 # Names that are undefined crash at run time, so they block a candidate even without a ruff config.
 ALWAYS_GATE = frozenset({"F821", "F822", "F823"})
+MAX_NOTES = 20
 
 
 def ruff_executable() -> str:
@@ -48,6 +51,8 @@ class RuffGrader:
             self._missing = ""
         except GraderError as exc:
             self.exe, self._missing = None, str(exc)
+        self.notes: list[str] = []
+        """What ruff warned about the project's config (deprecated or unknown settings)."""
 
     @property
     def configured(self) -> bool:
@@ -79,7 +84,12 @@ class RuffGrader:
         if res.timed_out:
             raise GraderError(f"ruff timed out after {self.ctx.timeout_s:.0f}s")
         if res.returncode not in (0, 1):
-            raise GraderError(f"ruff exited {res.returncode}: {_first_line(res.stderr)}")
+            raise GraderError(
+                f"ruff exited {res.returncode}: {failure_reason(res.stderr, self.ctx.root)}"
+            )
+        for note in warnings_of(res.stderr, self.ctx.root):
+            if note not in self.notes and len(self.notes) < MAX_NOTES:
+                self.notes.append(note)
         return parse_ruff_json(res.stdout, text, self.ctx.rel_path)
 
     def close(self) -> None:
@@ -114,6 +124,34 @@ def parse_ruff_json(out: bytes, text: str, rel_path: str) -> list[Finding]:
     return found
 
 
-def _first_line(data: bytes) -> str:
-    text = data.decode(errors="replace").strip()
-    return text.splitlines()[0][:200] if text else "no message"
+def _lines(data: bytes, root: Path) -> list[str]:
+    # The snapshot's own path means nothing to the user: paths are shown relative to it.
+    text = data.decode(errors="replace").replace(f"{root}{os.sep}", "")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def warnings_of(stderr: bytes, root: Path) -> list[str]:
+    """ruff's warnings, each with its continuation lines ("  - 'select' -> 'lint.select'")."""
+    out: list[str] = []
+    for line in _lines(stderr, root):
+        if line.startswith("warning:"):
+            out.append(line[:300])
+        elif out and line.startswith("-"):
+            out[-1] = f"{out[-1]} {line}"[:300]
+    return out
+
+
+def failure_reason(stderr: bytes, root: Path) -> str:
+    """Why ruff failed, in one line: its "Cause:" lines (and what they list) rather than the
+    "ruff failed" heading, without the TOML excerpt it quotes."""
+    parts: list[str] = []
+    for line in _lines(stderr, root):
+        if line.startswith("warning:") or line == "ruff failed" or line.startswith("|"):
+            continue
+        if line[:1].isdigit() and "|" in line:
+            continue  # "1 | [tool.ruff]": the quoted config line
+        if line.startswith("-") and parts:
+            parts[-1] = f"{parts[-1]} {line}"  # an item of the list the line before opened
+        else:
+            parts.append(line.removeprefix("Cause:").strip())
+    return "; ".join(parts)[:300] or "no message"

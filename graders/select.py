@@ -16,10 +16,11 @@ from typing import Any
 from gauntlet.graders.base import GraderContext, GraderError, StaticGrader, load_graders
 from gauntlet.graders.differential import Adaptive
 from gauntlet.graders.findings import Check, Finding, Status, new_findings
-from gauntlet.graders.pytest_tests import TestRun, run_pytest
+from gauntlet.graders.pytest_tests import FULL_RUN, RunSpec, TestRun, run_pytest
 from gauntlet.graders.rank import Evidence, adaptive, evidence_of, rank, risk_word
 from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.tamper import tamper_reason
+from gauntlet.graders.testmap import CoverageMap, Selection, uses_of_tests
 from gauntlet.graders.untrusted_tests import (
     PROBE_BUDGET_S,
     module_names,
@@ -102,6 +103,10 @@ class Report:
     current: str
     timings: dict[str, Any] = field(default_factory=dict)
     isolated: bool = False
+    confirmation: dict[str, Any] = field(default_factory=dict)
+    """The selected candidate on every covering test (see Engine.confirm_report), when asked."""
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Static tools that cannot check the current file -> why; no candidate is graded by them."""
 
     @property
     def winner(self) -> Verdict | None:
@@ -114,6 +119,8 @@ class Report:
             "timings": self.timings,
             "isolated": self.isolated,
             "adaptive": self.adaptive_verdict().to_json(),
+            "left_out": dict(self.left_out),
+            **({"confirmation": self.confirmation} if self.confirmation else {}),
         }
 
     def adaptive_verdict(self) -> Adaptive:
@@ -130,10 +137,42 @@ class Report:
 
 @dataclass
 class Baseline:
+    """The current file as the candidates are compared with it."""
+
     text: str
     findings: dict[str, list[Finding] | GraderError]
-    tests: TestRun | None
+    tests: CoverageMap | None
+    """The file's coverage map (None: no test file can reach it)."""
     test_files: list[str]
+    stale: Selection | None = None
+    """The tests whose outcome on `text` the map does not stand for (its text differs)."""
+    known: dict[str, str] = field(default_factory=dict)
+    """Outcomes on `text` measured since, for stale tests."""
+    pending: dict[str, Future[TestRun]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+TEST_LIMIT_FACTOR = 3.0
+TEST_LIMIT_SLACK_S = 5.0
+TEST_LIMIT_MIN_S = 10.0
+"""A candidate's test run may take TEST_LIMIT_FACTOR times what the same tests (and collecting
+their files; starting too, for a cold run) took on the saved file, plus TEST_LIMIT_SLACK_S, and at
+least TEST_LIMIT_MIN_S (a loaded machine is slower than the map's run was): a hang costs seconds."""
+MAP_LIMIT_FACTOR = 5.0
+"""The coverage map's run (every covering test, measured) may take this many times the per-run
+limit: it runs once per saved file, in the background."""
+
+
+def left_out_of(base: Baseline) -> dict[str, str]:
+    """The static tools that failed on the current file -> why: they are left out for that file."""
+    return {
+        name: str(found) for name, found in base.findings.items() if isinstance(found, GraderError)
+    }
+
+
+def left_out_message(tool: str, rel_path: str, why: str) -> str:
+    """What the user is told, once per file, about a tool that cannot check it."""
+    return f"{tool} cannot check {rel_path}: {why}; {tool} is left out for this file"
 
 
 def normalized(source: str) -> str | None:
@@ -176,6 +215,9 @@ class Engine:
         self.tool_timeout_s = tool_timeout_s
         self._graders: dict[str, list[StaticGrader]] = {}
         self._baselines: dict[tuple[str, str], Baseline] = {}
+        self._maps: dict[str, Future[CoverageMap | None]] = {}
+        self._map_gate = threading.Semaphore(1)
+        """One map run at a time: opening ten files does not start ten test suites at once."""
         self._lock = threading.Lock()
         self.warm = warm
         self.warm_runners = max(1, warm_runners)
@@ -206,6 +248,13 @@ class Engine:
             changed = self.snapshot.refresh()
             if changed:
                 self._baselines.clear()
+                # A map stays good while only its own file changed: a newer text of the file is
+                # compared with the one it was measured on (see testmap.py).
+                self._maps = {
+                    rel: fut
+                    for rel, fut in self._maps.items()
+                    if self.snapshot.changed <= {rel} and not fut.cancelled()
+                }
                 for graders in self._graders.values():
                     for grader in graders:
                         grader.close()
@@ -214,15 +263,28 @@ class Engine:
             # Warm runners chose their tests and canaries for the old files.
             self._close_pools()
 
+    @property
+    def _run_limits(self) -> Limits:
+        """The limits test runs start under: room for the map's run; each run's spec lowers the
+        wall clock (to the per-run setting or less)."""
+        wall = self.test_limits.timeout_s * MAP_LIMIT_FACTOR
+        return replace(
+            self.test_limits, timeout_s=wall, cpu_s=max(self.test_limits.cpu_s, int(wall) + 1)
+        )
+
     def run_tests(
         self,
         rel_path: str,
         tests: list[str],
         content: str,
         halt: threading.Event | None = None,
+        spec: RunSpec = FULL_RUN,
     ) -> TestRun:
         """The project's tests on `content` as `rel_path`: through a warm runner where possible.
-        Once `halt` is set (the candidate's grading was called off) the run is killed."""
+        Once `halt` is set (the candidate's grading was called off) the run is killed. The run is
+        limited to the per-run setting unless `spec` says otherwise."""
+        if spec.timeout_s is None:
+            spec = replace(spec, timeout_s=self.test_limits.timeout_s)
         if not (self.warm and WarmPool.usable(rel_path)):
             return run_pytest(
                 self.sandbox,
@@ -230,8 +292,9 @@ class Engine:
                 self.interpreter,
                 tests,
                 {rel_path: content},
-                self.test_limits,
+                self._run_limits,
                 halt,
+                spec,
             )
         key = (rel_path, tuple(tests))
         with self._lock:
@@ -245,12 +308,74 @@ class Engine:
                     self.interpreter,
                     rel_path,
                     tests,
-                    self.test_limits,
+                    self._run_limits,
                     size=self.warm_runners,
                     initial=1 + self.workers,
                 )
                 self._pools[key] = pool
-        return pool.run(content, halt)
+        return pool.run(content, halt, spec)
+
+    def prepare(self, rel_path: str, text: str | None = None) -> Future[CoverageMap | None]:
+        """Start measuring which tests run which lines of `rel_path` (its saved text; `text` when
+        the file is not saved yet), in the background: call it when the file is opened, so the
+        first quick fix does not wait for it. One map per file and saved state."""
+        with self._lock:
+            fut = self._maps.get(rel_path)
+            if fut is None or (fut.done() and fut.exception() is not None):
+                fut = Future()
+                self._maps[rel_path] = fut
+                threading.Thread(
+                    target=_into,
+                    args=(fut, self._build_map, rel_path, text),
+                    name="gauntlet-testmap",
+                    daemon=True,
+                ).start()
+        return fut
+
+    def _build_map(self, rel_path: str, text: str | None) -> CoverageMap | None:
+        root = self.snapshot.root
+        try:
+            text = (root / rel_path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            if text is None:
+                return None
+        tests = tests_for(root, rel_path, test_files(root))
+        if not tests:
+            return None
+        with self._map_gate:
+            t0 = time.perf_counter()
+            run = self.run_tests(
+                rel_path,
+                tests,
+                text,
+                spec=RunSpec(cover=rel_path, timeout_s=self._run_limits.timeout_s),
+            )
+            wall = time.perf_counter() - t0
+        problem = run.problem
+        if not problem and not run.outcomes and run.collect_errors:
+            problem = f"no test could be collected: {run.collect_errors[0]}"
+        log.info(
+            "test map of %s: %d tests in %d files, %.1fs%s",
+            rel_path,
+            len(run.outcomes),
+            len(tests),
+            wall,
+            f" ({problem or run.cover_error})" if problem or run.cover_error else "",
+        )
+        return CoverageMap(
+            rel_path=rel_path,
+            text=text,
+            test_files=tuple(tests),
+            outcomes=dict(run.outcomes),
+            durations=dict(run.durations),
+            lines=run.cover,
+            duration_s=min(wall, run.duration_s or wall),
+            collect_s=run.collect_s,
+            uses=uses_of_tests(root, tests),
+            problem=problem,
+            cover_error=run.cover_error,
+            attempts=run.attempts,
+        )
 
     def test_sources(self, test_files: Sequence[str], max_bytes: int = 256 * 1024) -> list[str]:
         """The project's test files as the snapshot holds them (for their calls into the target);
@@ -321,13 +446,9 @@ class Engine:
                 self._baselines[key] = cached  # most recently used goes last
         if cached is not None:
             return cached
-        # The test run (sandbox start, pytest import) and the static tools overlap.
-        tests = tests_for(self.snapshot.root, rel_path, test_files(self.snapshot.root))
-        test_run: Future[TestRun] = Future()
-        if tests:
-            threading.Thread(
-                target=_into, args=(test_run, self.run_tests, rel_path, tests, current), daemon=True
-            ).start()
+        # The coverage map (usually measured already, when the file was opened) and the static
+        # tools overlap.
+        test_map = self.prepare(rel_path, current)
         findings: dict[str, list[Finding] | GraderError] = {}
         parses = normalized(current) is not None
         for grader in self.graders_for(rel_path):
@@ -338,8 +459,17 @@ class Engine:
                 findings[grader.name] = grader.findings(current)
             except GraderError as exc:
                 findings[grader.name] = exc
-        run = test_run.result() if tests else None
-        base = Baseline(text=current, findings=findings, tests=run, test_files=tests)
+        tmap = test_map.result()
+        stale = None
+        if tmap is not None and not tmap.problem and tmap.text != current:
+            stale = tmap.select(current)
+        base = Baseline(
+            text=current,
+            findings=findings,
+            tests=tmap,
+            test_files=list(tmap.test_files) if tmap else [],
+            stale=stale,
+        )
         with self._lock:
             self._baselines[key] = base
             # A typist makes a new text per keystroke: keep the most recent ones only.
@@ -429,29 +559,127 @@ class Engine:
     def _tests_check(
         self, rel_path: str, base: Baseline, content: str, halt: threading.Event | None = None
     ) -> Check:
-        if base.tests is None:
-            return Check("skipped", "the workspace has no tests", gate=True)
-        if base.tests.problem:
+        """The project's tests that can see the candidate's change (see testmap.py), on it and on
+        the current file: a test that passed before and does not now rejects it."""
+        tmap = base.tests
+        if tmap is None:
             return Check(
-                "error",
-                f"the tests could not run on the current file: {base.tests.problem}",
+                "skipped",
+                "no tests cover this: no test file imports the module",
                 gate=True,
+                details={"covered": False},
             )
+        if tmap.problem:
+            return Check(
+                "skipped",
+                f"no tests ran: the tests could not run on the saved file ({tmap.problem})",
+                gate=True,
+                details={"covered": False},
+            )
+        sel = tmap.select(content)
+        # The map is of the saved text: the tests the unsaved changes reach can see whatever the
+        # candidate does there (undoing one of them, say) too.
+        stale = base.stale.tests if base.stale is not None else frozenset()
+        chosen = sorted(sel.tests | stale)
+        scope: dict[str, Any] = {
+            "selected": len(chosen),
+            "of": len(tmap.outcomes),
+            "why": sel.why,
+            "functions": list(sel.functions),
+        }
+        if not chosen:
+            return Check(
+                "skipped",
+                "no tests cover this change: no test ran the code it changes",
+                gate=True,
+                details={"covered": False, **scope},
+            )
+        before_of = self._outcomes_on_current(rel_path, base, chosen)
+        limit = self.test_limit(tmap, chosen)
         t0 = time.perf_counter()
-        run = self.run_tests(rel_path, base.test_files, content, halt)
+        run = self.run_tests(
+            rel_path,
+            list(tmap.test_files),
+            content,
+            halt,
+            RunSpec(select=tuple(chosen), timeout_s=limit),
+        )
         # A warm runner's own clock includes its idle wait: time the run from here.
         run = replace(run, duration_s=time.perf_counter() - t0)
+        return self._compare(run, before_of(), tmap, {**scope, "limit_s": round(limit, 1)})
+
+    def test_limit(self, tmap: CoverageMap, tests: Sequence[str]) -> float:
+        """The wall-clock limit of a run of `tests` on a candidate: a multiple of what they (and
+        collecting their files) took on the current file, never above the per-run setting."""
+        # A warm runner has started before its candidate comes: what is left is collecting the
+        # test files (which imports the file). A cold run starts from scratch, as the map's did.
+        warm = self.warm and WarmPool.usable(tmap.rel_path) and tmap.collect_s > 0
+        setup = tmap.collect_s if warm else max(tmap.collect_s, tmap.overhead_s())
+        budget = TEST_LIMIT_SLACK_S + TEST_LIMIT_FACTOR * (setup + tmap.time_of(tests))
+        return min(self.test_limits.timeout_s, max(TEST_LIMIT_MIN_S, budget))
+
+    def _outcomes_on_current(
+        self, rel_path: str, base: Baseline, tests: Sequence[str]
+    ) -> Callable[[], dict[str, str]]:
+        """The outcomes of `tests` on the current file: the map's, except for tests the current
+        file's own changes since the map reach, which run on it (once per baseline, alongside the
+        candidate's run). Returns a call that waits for them."""
+        tmap = base.tests
+        assert tmap is not None
+        stale = base.stale
+        need = {t for t in tests if stale is not None and t in stale.tests}
+        with base.lock:
+            missing = [t for t in need if t not in base.known and t not in base.pending]
+            if missing:
+                fut: Future[TestRun] = Future()
+                for t in missing:
+                    base.pending[t] = fut
+                threading.Thread(
+                    target=_into,
+                    args=(
+                        fut,
+                        self.run_tests,
+                        rel_path,
+                        list(tmap.test_files),
+                        base.text,
+                        None,
+                        RunSpec(select=tuple(missing)),
+                    ),
+                    daemon=True,
+                ).start()
+            waits = {base.pending[t] for t in need if t not in base.known}
+
+        def outcomes() -> dict[str, str]:
+            for fut in waits:
+                try:
+                    run = fut.result()
+                except Exception as exc:  # a broken run on the current file: nothing passed there
+                    log.warning("tests on the current file of %s failed: %s", rel_path, exc)
+                    run = TestRun(problem=str(exc))
+                with base.lock:
+                    for t, f in list(base.pending.items()):
+                        if f is fut:
+                            base.known[t] = run.outcomes.get(t, "error")
+                            del base.pending[t]
+            with base.lock:
+                known = dict(base.known)
+            return {t: known[t] if t in need else tmap.outcomes.get(t, "missing") for t in tests}
+
+        return outcomes
+
+    def _compare(
+        self, run: TestRun, before: dict[str, str], tmap: CoverageMap, scope: dict[str, Any]
+    ) -> Check:
         # What the current file's own code does in its tests is the user's business; new attempts
         # by the candidate (network, processes, writes outside /tmp, signals) reject it.
-        fresh = [a for a in run.attempts if a not in base.tests.attempts]
+        fresh = [a for a in run.attempts if a not in tmap.attempts]
         if fresh:
             why = f"the candidate tried to {fresh[0]} (refused by the sandbox)"
             return Check(
                 "fail", why, gate=True, details={"attempts": fresh}, duration_s=run.duration_s
             )
         if run.problem:
-            return Check("fail", run.problem, gate=True, duration_s=run.duration_s)
-        before = base.tests.outcomes
+            return Check("fail", run.problem, gate=True, details=scope, duration_s=run.duration_s)
         regressed = sorted(
             t for t, o in before.items() if o == "passed" and run.outcomes.get(t) != "passed"
         )
@@ -469,6 +697,8 @@ class Engine:
             "regressed": regressed,
             "new_passing": new_passing,
             "isolated": run.isolated,
+            "covered": True,
+            **scope,
         }
         if regressed:
             missing = [t for t in regressed if t not in run.outcomes]
@@ -479,6 +709,55 @@ class Engine:
                 why += f" ({len(missing)} did not run)"
             return Check("fail", why, gate=True, details=details, duration_s=run.duration_s)
         return Check("pass", gate=True, details=details, duration_s=run.duration_s)
+
+    def confirm_content(
+        self,
+        rel_path: str,
+        current: str,
+        content: str,
+        halt: threading.Event | None = None,
+    ) -> Check:
+        """`confirm` against the baseline of `current` (cached from the grading)."""
+        return self.confirm(rel_path, self.baseline(rel_path, current), content, halt)
+
+    def confirm_report(self, report: Report, *, tries: int = 3) -> Report:
+        """Confirm the selected candidate on every covering test; one that fails there is
+        rejected (its tests check says why) and the next in rank is confirmed, up to `tries`."""
+        base = self.baseline(report.rel_path, report.current)
+        t0 = time.perf_counter()
+        for _ in range(tries):
+            winner = report.winner
+            if winner is None:
+                break
+            check = self.confirm(report.rel_path, base, winner.content)
+            report.confirmation = {"id": winner.id, **check.to_json()}
+            if check.status != "fail":
+                break
+            withdraw(report, check)
+            report.selected = self._rank(base, report.verdicts, ())
+        report.timings["confirm_s"] = round(time.perf_counter() - t0, 4)
+        return report
+
+    def confirm(
+        self,
+        rel_path: str,
+        base: Baseline,
+        content: str,
+        halt: threading.Event | None = None,
+    ) -> Check:
+        """Every test of the covering files on `content` (the chosen candidate), against the
+        current file: what the selection might have missed (a test that reaches the code in a
+        subprocess, a changed global read elsewhere) shows up here before the fix is trusted."""
+        tmap = base.tests
+        if tmap is None or tmap.problem:
+            return Check("skipped", "no tests to confirm with", gate=True)
+        everyone = sorted(tmap.outcomes)
+        before_of = self._outcomes_on_current(rel_path, base, everyone)
+        t0 = time.perf_counter()
+        run = self.run_tests(rel_path, list(tmap.test_files), content, halt)
+        run = replace(run, duration_s=time.perf_counter() - t0)
+        scope = {"selected": len(everyone), "of": len(everyone), "why": "every covering test"}
+        return self._compare(run, before_of(), tmap, scope)
 
     def _untrusted_check(
         self,
@@ -548,6 +827,19 @@ class Engine:
         return ranked[0].id if ranked else None
 
 
+def withdraw(report: Report, check: Check) -> None:
+    """The selected candidate (and its duplicates) failed `check` on every covering test: it is
+    no longer verified, and nothing is selected until the rest are ranked again."""
+    failed = replace(check, reason=f"every covering test: {check.reason}")
+    for v in report.verdicts:
+        if v.id == report.selected or (v.duplicate_of and v.duplicate_of == report.selected):
+            v.checks["tests"] = failed
+            v.verified = False
+            v.rank = None
+            v.summary = _failure_summary(v)
+    report.selected = None
+
+
 def _into(fut: Future[Any], fn: Callable[..., Any], *args: Any) -> None:
     """Run fn(*args) and settle fut with its result or exception (for a plain thread)."""
     try:
@@ -590,7 +882,11 @@ def _static_check(grader: StaticGrader, base: Baseline, content: str) -> Check:
     t0 = time.perf_counter()
     before = base.findings.get(grader.name)
     if isinstance(before, GraderError):
-        return Check("error", f"{grader.name} failed on the current file: {before}", gate=True)
+        # The tool says nothing about any candidate when it cannot check the current file (its
+        # config, a missing plugin, a crash on the project): it is left out, not passed.
+        ctx = getattr(grader, "ctx", None)
+        rel_path = ctx.rel_path if isinstance(ctx, GraderContext) else "the current file"
+        return Check("skipped", left_out_message(grader.name, rel_path, str(before)), gate=False)
     try:
         after = grader.findings(content)
     except GraderError as exc:
@@ -616,10 +912,22 @@ def _summary(v: Verdict, r: Any) -> str:
     tests = v.checks.get("tests")
     if tests and tests.status == "pass":
         fixed = len(tests.details.get("fixed", []))
-        parts.append(f"{tests.details.get('passed', 0)}/{tests.details.get('total', 0)} tests")
+        ran = f"{tests.details.get('passed', 0)}/{tests.details.get('total', 0)} tests"
+        of = tests.details.get("of")
+        if of and of != tests.details.get("selected"):
+            ran += f" (those of {of} that run the change)"
+        parts.append(ran)
         if fixed:
             parts.append(f"{fixed} fixed")
-    clean = [n for n in ("ruff", "mypy", "bandit") if n in v.checks and not v.checks[n].findings]
+    elif tests and tests.status == "skipped":
+        parts.append(
+            "no tests ran" if tests.reason.startswith("no tests ran") else "no tests cover this"
+        )
+    clean = [
+        n
+        for n in ("ruff", "mypy", "bandit")
+        if n in v.checks and v.checks[n].status == "pass" and not v.checks[n].findings
+    ]
     if clean:
         parts.append("/".join(clean) + " clean")
     if r.untrusted_total:
@@ -855,4 +1163,5 @@ class Round:
                 "wait_s": waited,
             },
             isolated=self.engine.sandbox.isolated,
+            left_out=left_out_of(self._base.result()),
         )

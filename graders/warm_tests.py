@@ -28,7 +28,9 @@ from typing import Any
 
 from gauntlet.graders.pytest_tests import (
     AUDIT,
+    FULL_RUN,
     REPORT,
+    RunSpec,
     TestRun,
     canary_test,
     interpret,
@@ -38,6 +40,8 @@ from gauntlet.graders.pytest_tests import (
     run_env,
     run_extras,
     runner_source,
+    spec_env,
+    spec_extras,
 )
 from gauntlet.graders.sandbox import Limits, Sandbox, SandboxJob
 from gauntlet.graders.workspace import Interpreter, is_test_file, iter_files, module_name
@@ -224,6 +228,7 @@ class WarmRunner:
         self.result: Future[TestRun] = Future()
         self._args = (sandbox, root, interp, rel_path, tests, limits)
         self._plan = plan
+        self._spec = RunSpec()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._main, name="gauntlet-warm", daemon=True)
         self._thread.start()
@@ -264,7 +269,10 @@ class WarmRunner:
                 )
                 raw = job.read_out(REPORT)
                 attempts = read_attempts(job.read_out(AUDIT))
-            self.result.set_result(interpret(res, raw, attempts, self.nonce, limits.timeout_s))
+            spec = self._spec
+            timeout_s = min(limits.timeout_s, spec.timeout_s or limits.timeout_s)
+            covered = job.root / spec.cover if spec.cover else None
+            self.result.set_result(interpret(res, raw, attempts, self.nonce, timeout_s, covered))
         except BaseException as exc:  # a sandbox failure must reach whoever waits on this runner
             if not self._job.done():
                 self._job.set_exception(exc)
@@ -286,9 +294,21 @@ class WarmRunner:
         _ring(job)
         return job
 
-    def run(self, source: str, halt: threading.Event | None = None) -> TestRun:
+    def run(
+        self, source: str, halt: threading.Event | None = None, spec: RunSpec = FULL_RUN
+    ) -> TestRun:
         """Test `source`; once `halt` is set, the runner is killed and the run ends at once."""
-        self._order({"source": source})
+        self._spec = spec
+        job = self._job.result()
+        for name, data in spec_extras(spec).items():
+            job.add_extra(name, data)
+        self._order(
+            {
+                "source": source,
+                "env": spec_env(spec, job.root, job.extras_dir),
+                "timeout_s": spec.timeout_s,
+            }
+        )
         with killed_on(halt, self.stop):
             return self.result.result()
 
@@ -384,7 +404,9 @@ class WarmPool:
         name = Path(rel_path).name
         return not is_test_file(rel_path) and name != "conftest.py" and bool(module_name(rel_path))
 
-    def run(self, source: str, halt: threading.Event | None = None) -> TestRun:
+    def run(
+        self, source: str, halt: threading.Event | None = None, spec: RunSpec = FULL_RUN
+    ) -> TestRun:
         with self._lock:
             if self._closed:
                 raise RuntimeError("warm pool is closed")
@@ -400,7 +422,7 @@ class WarmPool:
             # the last ones would go unused. top_up() refills between rounds.
         for old in stale:
             old.stop()
-        return runner.run(source, halt)
+        return runner.run(source, halt, spec)
 
     def close(self, wait_s: float = 0.0) -> None:
         """Stop the idle runners; with `wait_s`, wait that long for their scratch files to go."""

@@ -197,7 +197,10 @@ def test_files(root: Path) -> list[str]:
 
 
 def tests_for(root: Path, rel_path: str, tests: list[str]) -> list[str]:
-    """The test files that import the target module; all tests when none can be told apart."""
+    """The test files that can reach the target module: those that import it, or a package it is
+    in (`import toolz`, `from more_itertools import *` reach `toolz.functoolz` and
+    `more_itertools.more` through the package); all tests when none can be told apart. Which of
+    their tests run the module's code is for the coverage map (graders/testmap.py) to tell."""
     if is_test_file(rel_path):
         return [rel_path]
     mod = module_name(rel_path)
@@ -205,6 +208,8 @@ def tests_for(root: Path, rel_path: str, tests: list[str]) -> list[str]:
         return tests
     last = mod.rsplit(".", 1)[-1]
     parent = mod.rsplit(".", 1)[0] if "." in mod else ""
+    parts = mod.split(".")
+    packages = {".".join(parts[:i]) for i in range(1, len(parts))}
     picked: list[str] = []
     for rel in tests:
         try:
@@ -213,7 +218,8 @@ def tests_for(root: Path, rel_path: str, tests: list[str]) -> list[str]:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Import) and any(
-                a.name == mod or a.name.startswith(mod + ".") for a in node.names
+                a.name == mod or a.name.startswith(mod + ".") or a.name in packages
+                for a in node.names
             ):
                 picked.append(rel)
                 break
@@ -225,6 +231,7 @@ def tests_for(root: Path, rel_path: str, tests: list[str]) -> list[str]:
                     node.module == mod
                     or node.module.startswith(mod + ".")
                     or (node.module == parent and any(a.name == last for a in node.names))
+                    or node.module in packages
                 )
             ):
                 picked.append(rel)
@@ -247,11 +254,13 @@ class Snapshot:
         self.root = self._tmp / "project"
         self.root.mkdir()
         self._files: set[str] = set()
+        self.changed: set[str] = set()
+        """The files the last refresh copied or removed."""
         self.refresh()
 
     def refresh(self) -> bool:
         """Copy what changed since the last refresh; True when anything did."""
-        changed = False
+        changed: set[str] = set()
         seen: set[str] = set()
         total = 0
         for src in iter_files(self.workspace):
@@ -270,12 +279,13 @@ class Snapshot:
             if not dst.is_file() or dst.stat().st_size != len(data) or dst.read_bytes() != data:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 dst.write_bytes(data)
-                changed = True
+                changed.add(rel)
         for rel in self._files - seen:
             (self.root / rel).unlink(missing_ok=True)
-            changed = True
+            changed.add(rel)
         self._files = seen
-        return changed
+        self.changed = changed
+        return bool(changed)
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)

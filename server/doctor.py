@@ -1,4 +1,5 @@
-"""`gauntlet doctor`: what this machine gives gauntlet (tools, sandbox, interpreter, endpoint)."""
+"""`gauntlet doctor`: what this machine gives gauntlet (tools, sandbox, interpreter, endpoint), and
+whether each static tool can check the workspace with the project's own config."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def add_parser(sub: Any) -> None:
         "doctor", help="check tools, sandbox, interpreter and endpoint"
     )
     p.add_argument("--workspace", type=Path, default=Path.cwd())
+    p.add_argument(
+        "--file",
+        type=Path,
+        default=None,
+        help="the project file the static tools try (default: the first module found)",
+    )
     p.set_defaults(func=run)
 
 
@@ -57,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         out.write(
             f"  project configures: {', '.join(configured) or 'none (gauntlet defaults apply)'}\n"
         )
+        tool_states(ws, interp, getattr(args, "file", None), out)
     except WorkspaceError as exc:
         out.write(f"workspace {ws}: {exc}\n")
         ok = False
@@ -65,3 +73,75 @@ def run(args: argparse.Namespace) -> int:
         f"endpoint: {base_url} model {model}; API key in $OPENAI_API_KEY: {'set' if key else 'not set'}\n"
     )
     return 0 if ok else 1
+
+
+def project_file(root: Path, limit: int = 5000) -> str | None:
+    """A module of the project to try the static tools on: one in a package, else any module,
+    tests last."""
+    from gauntlet.graders.workspace import EXCLUDED_DIRS, is_test_file
+
+    modules: list[str] = []
+    tests: list[str] = []
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in EXCLUDED_DIRS and not d.startswith(".") and not d.endswith(".egg-info")
+        )
+        for name in sorted(filenames):
+            seen += 1
+            if not name.endswith(".py") or name == "__init__.py":
+                continue
+            rel = (Path(dirpath) / name).relative_to(root).as_posix()
+            if is_test_file(rel):
+                tests.append(rel)
+            elif "__init__.py" in filenames:
+                return rel
+            else:
+                modules.append(rel)
+        if seen > limit:
+            break
+    return next(iter(modules + tests), None)
+
+
+def tool_states(root: Path, interp: Any, file: Path | None, out: Any) -> None:
+    """Run each static grader once on a project file, as grading would on the current file: say
+    whether it can check it, or why it cannot (it is then left out), and what it said about the
+    project's config. Never raises."""
+    from gauntlet.graders.base import GraderContext, GraderError, load_graders
+    from gauntlet.graders.workspace import detect_config
+
+    try:
+        if file is not None:
+            path = file if file.is_absolute() else Path.cwd() / file
+            rel: str | None = path.resolve().relative_to(root).as_posix()
+        else:
+            rel = project_file(root)
+        if rel is None:
+            out.write("  static tools: no Python file to try them on\n")
+            return
+        text = (root / rel).read_text(encoding="utf-8")
+        ctx = GraderContext(
+            root=root, rel_path=rel, config=detect_config(root), interpreter=interp, timeout_s=60
+        )
+        graders = load_graders(ctx)
+    except (OSError, UnicodeDecodeError, ValueError, GraderError) as exc:
+        out.write(f"  static tools: not tried: {exc}\n")
+        return
+    out.write(f"  static tools on {rel}:\n")
+    for grader in graders:
+        try:
+            found = grader.findings(text)
+            out.write(f"    {grader.name}: ok ({len(found)} finding(s) on the file as it is)\n")
+        except GraderError as exc:
+            out.write(f"    {grader.name} cannot check this project: {exc}; left out\n")
+        except Exception as exc:  # a doctor reports; it never crashes
+            out.write(f"    {grader.name} cannot check this project: {type(exc).__name__}: {exc}\n")
+        notes = getattr(grader, "notes", [])
+        for note in notes if isinstance(notes, list) else []:
+            out.write(f"      config: {note}\n")
+        try:
+            grader.close()
+        except Exception:
+            pass

@@ -9,10 +9,10 @@ from typing import Any
 
 from lsprotocol import types
 
-from gauntlet.graders.workspace import WorkspaceError
+from gauntlet.graders.workspace import WorkspaceError, is_test_file
 from gauntlet.server.jobs import JobKey, JobKind, JobRequest
 from gauntlet.server.lsp import FIX_ALL_KIND, GauntletServer, diagnostic_info, uri_to_path
-from gauntlet.server.report import candidates_markdown, candidates_table
+from gauntlet.server.report import candidates_markdown, candidates_table, warn_left_out
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,26 @@ async def did_change_configuration(
 
 def did_open(ls: GauntletServer, params: types.DidOpenTextDocumentParams) -> None:
     schedule_diagnostics(ls, params.text_document.uri)
+    task = asyncio.get_running_loop().create_task(_prepare(ls, params.text_document.uri))
+    ls.background.add(task)
+    task.add_done_callback(ls.background.discard)
+
+
+async def _prepare(ls: GauntletServer, uri: str) -> None:
+    """Measure which tests run which lines of an opened file (graders/testmap.py), so that the
+    first quick fix in it does not wait for that."""
+    doc = ls.workspace.text_documents.get(uri)
+    path = uri_to_path(uri)
+    if doc is None or path is None or path.suffix != ".py" or is_test_file(path.name):
+        return
+    root = ls.root_for(path)
+    try:
+        rel_path = path.relative_to(root).as_posix()
+        engine = await ls.engine_for(root)
+    except (WorkspaceError, ValueError) as exc:
+        ls.log_line(f"gauntlet: no test map for {path}: {exc}")
+        return
+    engine.prepare(rel_path, doc.source)
 
 
 def did_change(ls: GauntletServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -132,15 +152,15 @@ async def _publish(ls: GauntletServer, uri: str) -> None:
     version, text = doc.version, doc.source
     root = ls.root_for(path)
     try:
+        rel_path = path.relative_to(root).as_posix()
         engine = await ls.engine_for(root)
-        findings, errors = await asyncio.to_thread(
-            engine.findings, path.relative_to(root).as_posix(), text
-        )
+        findings, errors = await asyncio.to_thread(engine.findings, rel_path, text)
     except (WorkspaceError, ValueError) as exc:
         ls.log_line(f"gauntlet: no diagnostics for {path}: {exc}")
         return
-    for error in errors:
-        ls.log_line(f"gauntlet: {error}", types.MessageType.Warning)
+    # A tool that fails on the document cannot check the file: said once, not on every change.
+    failed = (error.partition(": ") for error in errors)
+    warn_left_out(ls, uri, rel_path, {tool: why for tool, _, why in failed})
     current = ls.workspace.text_documents.get(uri)
     if current is None or current.version != version:
         return  # the document moved on; a newer run will publish

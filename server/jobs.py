@@ -116,6 +116,9 @@ class Job:
     reply_cap: int = 0
     """``max_tokens`` asked for per candidate."""
     message: str = ""
+    confirmation: str = ""
+    """The offered fix on every covering test: "" (not asked), "running", "confirmed on N
+    tests", "failed" (the fix is withdrawn), or why it could not be confirmed."""
     """Why nothing is offered (or what went wrong), one line for the user; for an offered edit,
     how sampling ended when it stopped early."""
     received: int = 0

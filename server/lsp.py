@@ -22,14 +22,14 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from gauntlet import __version__
-from gauntlet.graders.select import Engine
+from gauntlet.graders.select import Engine, withdraw
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
 from gauntlet.server.edits import document_edit
 from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, run_job
 from gauntlet.server.prompts import DiagnosticInfo
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, resolve_endpoint
-from gauntlet.server.report import candidates_markdown
+from gauntlet.server.report import candidates_markdown, warn_job_left_out
 from gauntlet.server.settings import Settings, parse_settings
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,10 @@ class GauntletServer(LanguageServer):
         self.tokens_today = 0
         self._day = date.today()
         self._diag_tasks: dict[str, asyncio.Task[None]] = {}
+        self.background: set[asyncio.Task[None]] = set()
+        """Work no request waits for: test maps of opened files, confirmations of offered fixes."""
+        self.left_out_shown: set[tuple[str, str, str]] = set()
+        """(document URI, tool, reason) of the tools the user was told cannot check a file."""
         self.job_counts: Counter[str] = Counter()
         """Jobs started, and finished by final state, over the server's life (gauntlet.stats)."""
         self.on_client_gone: Callable[[], None] | None = None
@@ -263,7 +267,7 @@ class GauntletServer(LanguageServer):
         raise WorkspaceError("the server is shutting down")
 
     async def shutdown_all(self) -> None:
-        for task in list(self._diag_tasks.values()):
+        for task in [*self._diag_tasks.values(), *self.background]:
             task.cancel()
         self._diag_tasks.clear()
         for job in list(self.jobs.values()):
@@ -347,6 +351,11 @@ class GauntletServer(LanguageServer):
                 else self.settings.request_timeout
             )
             await run_job(job, engine, lambda: self.make_proposer(timeout), on_progress)
+            if job.state == "done" and job.new_text is not None and not job.parts:
+                job.confirmation = "running"
+                task = asyncio.get_running_loop().create_task(self._confirm(job, engine))
+                self.background.add(task)
+                task.add_done_callback(self.background.discard)
             # Between requests the CPU is free: warm the test runners for the next job.
             engine.prewarm()
         except asyncio.CancelledError:
@@ -359,6 +368,7 @@ class GauntletServer(LanguageServer):
             # pygls keeps a future per progress token and never lets it go: one per job.
             self.work_done_progress.tokens.pop(token, None)
             self.status(job, job.message or job.state)
+            warn_job_left_out(self, job)
             # Fix-all on save is automatic: its failures go to the log, not into the user's face.
             if job.state in ("done", "failed") and job.new_text is None and job.message:
                 if job.key.kind == "fixall":
@@ -366,6 +376,39 @@ class GauntletServer(LanguageServer):
                 else:
                     self.show(job.message, types.MessageType.Warning)
             job.done.set()
+
+    async def _confirm(self, job: Job, engine: Engine) -> None:
+        """Run every covering test on the offered fix, off the request's critical path (the job
+        graded each candidate on the tests that run its change). A failure withdraws the fix."""
+        report = job.report
+        winner = report.winner if report is not None else None
+        if report is None or winner is None:
+            job.confirmation = ""
+            return
+        try:
+            check = await asyncio.to_thread(
+                engine.confirm_content,
+                report.rel_path,
+                report.current,
+                winner.content,
+                job.cancel_event,
+            )
+        except Exception as exc:  # the fix stays offered as graded; the title says so
+            log.warning("confirming %s failed", job.id, exc_info=True)
+            job.confirmation = f"not confirmed: {exc}"
+            return
+        if job.cancel_event.is_set():
+            return
+        if check.status == "fail":
+            job.confirmation = "failed"
+            withdraw(report, check)
+            job.message = f"gauntlet: the fix was withdrawn: the full covering tests fail on it ({check.reason})"
+            self.show(job.message, types.MessageType.Warning)
+        elif check.status == "pass":
+            job.confirmation = f"confirmed on {check.details.get('total', 0)} tests"
+        else:
+            job.confirmation = ""
+        self.status(job, job.message or job.confirmation or job.state)
 
     def stats(self) -> dict[str, Any]:
         """Counts for soak tests and bug reports: jobs by state, live tasks, threads, memory."""
@@ -432,7 +475,10 @@ def title_for(job: Job) -> str:
     }[job.key.kind]
     if job.parts:
         return f"{what} ({job.message})"
-    return f"{what} ({job.report.winner.summary})"
+    confirmation = {"running": "confirming on all covering tests…", "failed": ""}.get(
+        job.confirmation, job.confirmation
+    )
+    return f"{what} ({job.report.winner.summary}{'; ' + confirmation if confirmation else ''})"
 
 
 def pending_title(job: Job) -> str:

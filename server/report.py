@@ -1,14 +1,49 @@
-"""The graded-candidates report of a job, as Markdown for people (the showCandidates command)."""
+"""The graded-candidates report of a job, as Markdown for people (the showCandidates command), and the
+static tools that could not check the job's file, said once per file."""
 
 from __future__ import annotations
 
 import difflib
 from typing import TYPE_CHECKING
 
-from gauntlet.graders.select import CHECK_ORDER
+from gauntlet.graders.select import CHECK_ORDER, Report, left_out_message
 
 if TYPE_CHECKING:
     from gauntlet.server.jobs import Job
+    from gauntlet.server.lsp import GauntletServer
+
+
+def left_out_lines(report: Report) -> list[str]:
+    """One line per static tool that cannot check the report's file (it graded no candidate)."""
+    return [
+        left_out_message(tool, report.rel_path, why)
+        for tool, why in sorted(report.left_out.items())
+    ]
+
+
+def _reports(job: Job) -> list[Report]:
+    reports = [job.report] if job.report is not None else []
+    for part in job.parts:
+        reports += _reports(part)
+    return reports
+
+
+def warn_left_out(ls: GauntletServer, uri: str, rel_path: str, left_out: dict[str, str]) -> None:
+    """Tell the user, once per file, tool and reason, that a tool cannot check the file: it is
+    left out of the grading there (no candidate is rejected for it, none passes it)."""
+    from lsprotocol import types
+
+    for tool, why in sorted(left_out.items()):
+        key = (uri, tool, why)
+        if key not in ls.left_out_shown:
+            ls.left_out_shown.add(key)
+            ls.show(f"gauntlet: {left_out_message(tool, rel_path, why)}", types.MessageType.Warning)
+
+
+def warn_job_left_out(ls: GauntletServer, job: Job) -> None:
+    """`warn_left_out` for what the job's grading (and each fix-all region's) left out."""
+    for report in _reports(job):
+        warn_left_out(ls, job.key.uri, report.rel_path, report.left_out)
 
 
 def candidates_markdown(job: Job) -> str:
@@ -32,6 +67,7 @@ def candidates_markdown(job: Job) -> str:
     if report is None:
         return "\n".join(lines) + "\n"
     lines.append(f"- sandbox: {'isolated' if report.isolated else 'not isolated'}")
+    lines += [f"- {line}" for line in left_out_lines(report)]
     order = sorted(report.verdicts, key=lambda v: (v.rank is None, v.rank or 0, v.id))
     for v in order:
         mark = "selected" if v.id == report.selected else ("verified" if v.verified else "rejected")
@@ -102,4 +138,5 @@ def candidates_table(job: Job) -> str:
         )
     for line in job.invalid:
         lines.append(f"   -  {line}")
+    lines += left_out_lines(report)
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from gauntlet.graders.sandbox import Limits
 from gauntlet.graders.select import Candidate, Engine, Report, UntrustedTest
 from gauntlet.graders.workspace import WorkspaceError
+from gauntlet.server.report import left_out_lines
 
 
 class BadInput(Exception):
@@ -40,6 +41,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--interpreter", default="", help="Python that runs the project's tests")
     p.add_argument("--workers", type=int, default=2, help="candidates graded at once")
     p.add_argument("--test-timeout", type=float, default=60.0, help="seconds one test run may take")
+    p.add_argument(
+        "--no-confirm",
+        dest="confirm",
+        action="store_false",
+        help="skip running every covering test on the selected candidate (candidates are graded on "
+        "the tests that run their change; confirmation catches what that selection missed)",
+    )
     p.set_defaults(func=run)
 
 
@@ -123,13 +131,19 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             t0 = time.perf_counter()
             report = engine.grade(rel, cands, untrusted=tests)
             rounds.append(round(time.perf_counter() - t0, 4))
+        if args.confirm and report is not None:
+            engine.confirm_report(report)
     except WorkspaceError as exc:
         sys.stderr.write(f"gauntlet select: {exc}\n")
         return 2
     finally:
         engine.close()
     assert report is not None
-    report.timings = {"total_s": round(time.perf_counter() - started, 4), "rounds_s": rounds}
+    report.timings = {
+        "total_s": round(time.perf_counter() - started, 4),
+        "rounds_s": rounds,
+        **({"confirm_s": report.timings["confirm_s"]} if "confirm_s" in report.timings else {}),
+    }
     if args.json:
         out.write(json.dumps(report.to_json(), indent=None) + "\n")
     else:
@@ -146,6 +160,9 @@ def render_table(report: Report) -> str:
         lines.append(
             f"{rank:>4}  {v.id[:14]:<14} {'yes' if v.verified else 'no':<8} {v.score:>7.2f} {v.risk:>5.2f}  {v.summary}"
         )
+    if report.left_out:
+        lines.append("")
+        lines += left_out_lines(report)
     winner = report.winner
     if winner is None:
         lines.append("\nno candidate was verified; nothing would be applied")

@@ -149,9 +149,18 @@ async def test_verified_fix_lands(client: LanguageClient, env: Env) -> None:
         e.range.start.line >= MEAN_LINE - 3 and e.range.end.line <= MEAN_LINE + 1 for e in edits
     )
     assert "verified" in resolved.title and "risk" in resolved.title
-    # The same request later gets the finished edit straight away.
+    # Graded on the tests that run mean(), then every covering test runs on it in the background.
+    assert "2/2 tests (those of 4 that run the change)" in resolved.title, resolved.title
+    assert "confirm" in resolved.title, resolved.title
+    # The same request later gets the finished edit straight away, confirmed.
     again = await ask(client, uri)
+    for _ in range(150):
+        if again and "confirmed on 4 tests" in again[0].title:
+            break
+        await asyncio.sleep(0.2)
+        again = await ask(client, uri)
     assert again and again[0].edit is not None
+    assert "confirmed on 4 tests" in again[0].title, again[0].title
     # The prompt held the diagnostic (with its source and code) and the enclosing definition.
     assert env.stub is not None
     prompt = env.stub.requests[0]["messages"][-1]["content"]

@@ -171,15 +171,20 @@ def test_only_unchanged_selects_nothing(calc_ws: Path) -> None:
     assert code == 1 and data["selected"] is None
 
 
-def test_tool_crash_is_error_not_pass(calc_ws: Path) -> None:
+def test_tool_that_cannot_check_the_file_is_left_out_not_passed(calc_ws: Path) -> None:
     cfg = calc_ws / "pyproject.toml"
     cfg.write_text(
         cfg.read_text().replace('select = ["E", "F"]', 'select = ["E", "F"]\nline-length = "wide"')
     )
     code, data, _ = select(calc_ws, [("good", GOOD_MEAN)])
-    assert code == 1
-    ruff = by_id(data)["good"]["checks"]["ruff"]
-    assert ruff["status"] == "error" and "ruff" in ruff["reason"]
+    # ruff refuses the project's config: it says nothing about the candidate, for or against.
+    assert "ruff exited 2" in data["left_out"]["ruff"]
+    good = by_id(data)["good"]
+    ruff = good["checks"]["ruff"]
+    assert ruff["status"] == "skipped" and ruff["gate"] is False
+    assert ruff["reason"].startswith("ruff cannot check calc/core.py: ruff exited 2")
+    assert ruff["reason"].endswith("; ruff is left out for this file")
+    assert code == 0 and good["verified"] and "ruff" not in good["summary"]
 
 
 def test_workspace_without_config_or_tests(tmp_path: Path) -> None:

@@ -1,18 +1,31 @@
 """pytest plugin loaded inside the sandbox: writes each test's outcome to $GAUNTLET_REPORT as JSON.
 
+With $GAUNTLET_SELECT (a JSON file listing node ids) only those tests run (the grader's canary
+tests always do). With $GAUNTLET_COVER (a file path) coverage.py records, per test, which lines of
+that file the test executed (its setup and teardown included): coverage.py's dynamic contexts,
+one per test node id; lines run outside any test (imports, collection) go to the empty context.
+
 This file runs under the workspace's interpreter, which may not have gauntlet installed, so it
-imports nothing but the standard library and pytest.
+imports nothing but the standard library, pytest and (for coverage) coverage.py, from the
+workspace's interpreter or else from $GAUNTLET_COVERAGE_PATH.
 """
 
 import json
 import os
+import sys
+import time
 
 import gauntlet_audit
+import pytest
 
 gauntlet_audit.install()
 
 _outcomes = {}
+_durations = {}
 _collect_errors = []
+_cover = {"cov": None, "error": ""}
+_clock = {}
+CANARY = "test_gauntlet_canary_"
 
 
 def pytest_runtest_logreport(report):
@@ -27,6 +40,7 @@ def pytest_runtest_logreport(report):
     rank = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
     if prev is None or rank[outcome] > rank[prev]:
         _outcomes[report.nodeid] = outcome
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + float(report.duration or 0.0)
 
 
 def pytest_collectreport(report):
@@ -34,12 +48,97 @@ def pytest_collectreport(report):
         _collect_errors.append({"nodeid": report.nodeid, "message": str(report.longrepr)[-600:]})
 
 
+def _base(nodeid):
+    """A node id without its parameters: ids made from object reprs differ from run to run."""
+    return nodeid.split("[", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session):
+    _clock["collect"] = time.monotonic()
+    # Started here, not earlier: a warm runner learns what to measure once its candidate is there,
+    # and collection is where the test modules (and so the target) are imported.
+    target = os.environ.get("GAUNTLET_COVER")
+    if not target or _cover["cov"] is not None:
+        return
+    try:
+        try:
+            import coverage
+        except ImportError:
+            extra = os.environ.get("GAUNTLET_COVERAGE_PATH")
+            if not extra:
+                raise
+            sys.path.append(extra)
+            import coverage
+        cov = coverage.Coverage(data_file=None, include=[target], config_file=False)
+        cov.start()
+    except Exception as exc:  # the report says so; the outcomes are still good
+        _cover["error"] = ("coverage.py did not start: %r" % (exc,))[:300]
+        return
+    _cover["cov"] = cov
+
+
+def pytest_collection_finish(session):
+    if "collect" in _clock:
+        _clock["collect_s"] = time.monotonic() - _clock["collect"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    path = os.environ.get("GAUNTLET_SELECT")
+    if not path:
+        return
+    with open(path, encoding="utf-8") as fh:
+        wanted = {_base(str(n)) for n in json.load(fh)}
+    keep, drop = [], []
+    for item in items:
+        canary = os.path.basename(str(getattr(item, "fspath", ""))).startswith(CANARY)
+        (keep if canary or _base(item.nodeid) in wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    cov = _cover["cov"]
+    if cov is not None:
+        cov.switch_context(item.nodeid)
+    try:
+        yield
+    finally:
+        if cov is not None:
+            cov.switch_context("")
+
+
+def _coverage_report():
+    cov = _cover["cov"]
+    if cov is None:
+        return {"error": _cover["error"]} if _cover["error"] else None
+    try:
+        cov.stop()
+        data = cov.get_data()
+        lines = {}
+        for path in data.measured_files():
+            for line, contexts in data.contexts_by_lineno(path).items():
+                lines.setdefault(str(line), set()).update(contexts)
+        return {"lines": {k: sorted(v) for k, v in lines.items()}}
+    except Exception as exc:
+        return {"error": ("coverage.py failed: %r" % (exc,))[:300]}
+
+
 def pytest_sessionfinish(session, exitstatus):
     path = os.environ.get("GAUNTLET_REPORT")
     if not path:
         return
+    report = {
+        "tests": _outcomes,
+        "durations": _durations,
+        "collect_errors": _collect_errors,
+        "exitstatus": int(exitstatus),
+        "collect_s": _clock.get("collect_s", 0.0),
+    }
+    cover = _coverage_report()
+    if cover is not None:
+        report["cover"] = cover
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(
-            {"tests": _outcomes, "collect_errors": _collect_errors, "exitstatus": int(exitstatus)},
-            fh,
-        )
+        json.dump(report, fh)

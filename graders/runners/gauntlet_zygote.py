@@ -330,8 +330,14 @@ class _Runner:
             _exit(3)
         if order.get("stop"):
             _exit(0)
-        # The whole test run gets TEST_S seconds from now; SIGALRM's default action ends it.
-        signal.alarm(max(1, int(self.test_s)))
+        # What this run measures and which tests it runs (see gauntlet_report.py).
+        for key, value in (order.get("env") or {}).items():
+            if str(key).startswith("GAUNTLET_"):
+                os.environ[str(key)] = str(value)
+        # The whole test run gets TEST_S seconds (or the order's own limit, when lower) from now;
+        # SIGALRM's default action ends it.
+        limit = min(float(order.get("timeout_s") or self.test_s), self.test_s)
+        signal.alarm(max(1, int(limit + 0.999)))
         self.started = time.monotonic()
         self.cpu = time.process_time()
         self.serve(order["source"])

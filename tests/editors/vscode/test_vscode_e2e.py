@@ -166,7 +166,7 @@ SCENARIOS = [
             r"`os` imported but unused.*gauntlet/ruff\W*F401",
             "--show-candidates",
             "--expect-candidates",
-            r"selected, score .*\n+verified, 4/4 tests, .*ruff/mypy/bandit clean, 3/3 agree",
+            r"selected, score .*\n+verified, 2/2 tests \(those of 4 that run the change\), 1 fixed, ruff/mypy/bandit clean, 3/3 agree",
         ),
     ),
     Scenario(
