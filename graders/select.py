@@ -20,7 +20,15 @@ from gauntlet.graders.pytest_tests import FULL_RUN, RunSpec, TestRun, run_pytest
 from gauntlet.graders.rank import Evidence, adaptive, evidence_of, rank, risk_word
 from gauntlet.graders.sandbox import Limits, Sandbox
 from gauntlet.graders.tamper import tamper_reason
-from gauntlet.graders.testmap import CoverageMap, Selection, uses_of_tests
+from gauntlet.graders.testmap import (
+    FORMAT,
+    CoverageMap,
+    Selection,
+    default_cache_dir,
+    load,
+    store,
+    uses_of_tests,
+)
 from gauntlet.graders.untrusted_tests import (
     PROBE_BUDGET_S,
     module_names,
@@ -203,6 +211,7 @@ class Engine:
         tool_timeout_s: float = 60.0,
         warm: bool = True,
         warm_runners: int = 4,
+        map_cache: Path | None = None,
     ) -> None:
         self.snapshot = Snapshot(workspace)
         self.interpreter = find_interpreter(self.snapshot.workspace, interpreter)
@@ -216,6 +225,8 @@ class Engine:
         self._graders: dict[str, list[StaticGrader]] = {}
         self._baselines: dict[tuple[str, str], Baseline] = {}
         self._maps: dict[str, Future[CoverageMap | None]] = {}
+        self.map_cache = map_cache if map_cache is not None else default_cache_dir()
+        """Where coverage maps are kept between runs, keyed by the project's content."""
         self._map_gate = threading.Semaphore(1)
         """One map run at a time: opening ten files does not start ten test suites at once."""
         self._lock = threading.Lock()
@@ -332,6 +343,21 @@ class Engine:
                 ).start()
         return fut
 
+    def _map_path(self, rel_path: str, text: str) -> Path:
+        """The stored map of `rel_path` as `text` in this very project (every file's content),
+        with this interpreter."""
+        key = hashlib.sha256()
+        for part in (
+            str(FORMAT),
+            self.snapshot.digest,
+            rel_path,
+            text,
+            str(self.interpreter.path),
+            self.interpreter.version,
+        ):
+            key.update(part.encode() + b"\0")
+        return self.map_cache / f"{key.hexdigest()}.json"
+
     def _build_map(self, rel_path: str, text: str | None) -> CoverageMap | None:
         root = self.snapshot.root
         try:
@@ -342,6 +368,21 @@ class Engine:
         tests = tests_for(root, rel_path, test_files(root))
         if not tests:
             return None
+        stored = self._map_path(rel_path, text)
+        cached = load(stored)
+        if cached is not None and cached.rel_path == rel_path and cached.text == text:
+            log.info("test map of %s: from %s", rel_path, stored)
+            return cached
+        tmap = self._measure_map(rel_path, text, tests)
+        if not tmap.problem:
+            try:
+                store(stored, tmap)
+            except OSError as exc:
+                log.warning("the test map of %s could not be kept in %s: %s", rel_path, stored, exc)
+        return tmap
+
+    def _measure_map(self, rel_path: str, text: str, tests: list[str]) -> CoverageMap:
+        root = self.snapshot.root
         with self._map_gate:
             t0 = time.perf_counter()
             run = self.run_tests(

@@ -17,11 +17,16 @@ with that one, so edits made since are selected for as well.
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
+import json
+import os
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from . import pyast
 
@@ -301,3 +306,92 @@ def uses_of_tests(root: Path, test_files: Iterable[str]) -> dict[str, frozenset[
 
         visit(tree, rel)
     return out
+
+
+FORMAT = 1
+"""The stored map's layout; a map stored in another one is measured again."""
+
+
+def to_json(tmap: CoverageMap) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "rel_path": tmap.rel_path,
+        "text": tmap.text,
+        "test_files": list(tmap.test_files),
+        "outcomes": dict(tmap.outcomes),
+        "durations": dict(tmap.durations),
+        "lines": None
+        if tmap.lines is None
+        else {str(k): sorted(v) for k, v in sorted(tmap.lines.items())},
+        "duration_s": tmap.duration_s,
+        "uses": {k: sorted(v) for k, v in tmap.uses.items()},
+        "problem": tmap.problem,
+        "cover_error": tmap.cover_error,
+        "collect_s": tmap.collect_s,
+        "attempts": list(tmap.attempts),
+    }
+
+
+def from_json(data: Any) -> CoverageMap | None:
+    """A stored map, or None when it is not one (another format, a damaged file)."""
+    try:
+        if data.get("format") != FORMAT:
+            return None
+        lines = data["lines"]
+        return CoverageMap(
+            rel_path=str(data["rel_path"]),
+            text=str(data["text"]),
+            test_files=tuple(str(t) for t in data["test_files"]),
+            outcomes={str(k): str(v) for k, v in data["outcomes"].items()},
+            durations={str(k): float(v) for k, v in data["durations"].items()},
+            lines=None
+            if lines is None
+            else {int(k): frozenset(str(t) for t in v) for k, v in lines.items()},
+            duration_s=float(data["duration_s"]),
+            uses={str(k): frozenset(str(n) for n in v) for k, v in data["uses"].items()},
+            problem=str(data["problem"]),
+            cover_error=str(data["cover_error"]),
+            collect_s=float(data["collect_s"]),
+            attempts=tuple(str(a) for a in data["attempts"]),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def load(path: Path) -> CoverageMap | None:
+    try:
+        return from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+MAX_STORED = 256
+"""Stored maps kept; the least recently written go first."""
+
+
+def store(path: Path, tmap: CoverageMap) -> None:
+    """Write the map atomically (a reader never sees half a file), and keep the folder to the
+    MAX_STORED most recent maps."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[MAX_STORED - 1 :]:
+            old.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".map-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(to_json(tmap), fh)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def default_cache_dir() -> Path:
+    """Where maps are kept between runs: $GAUNTLET_CACHE_DIR, else $XDG_CACHE_HOME/gauntlet, else
+    ~/.cache/gauntlet (a `maps` folder in it)."""
+    if os.environ.get("GAUNTLET_CACHE_DIR"):
+        return Path(os.environ["GAUNTLET_CACHE_DIR"]) / "maps"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gauntlet" / "maps"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import logging
 import os
@@ -256,6 +257,9 @@ class Snapshot:
         self._files: set[str] = set()
         self.changed: set[str] = set()
         """The files the last refresh copied or removed."""
+        self._hashes: dict[str, str] = {}
+        self.digest = ""
+        """A hash of every file's path and content: equal digests, equal projects."""
         self.refresh()
 
     def refresh(self) -> bool:
@@ -276,6 +280,7 @@ class Snapshot:
             seen.add(rel)
             dst = self.root / rel
             data = src.read_bytes()
+            self._hashes[rel] = hashlib.sha256(data).hexdigest()
             if not dst.is_file() or dst.stat().st_size != len(data) or dst.read_bytes() != data:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 dst.write_bytes(data)
@@ -285,6 +290,11 @@ class Snapshot:
             changed.add(rel)
         self._files = seen
         self.changed = changed
+        self._hashes = {rel: h for rel, h in self._hashes.items() if rel in seen}
+        whole = hashlib.sha256()
+        for rel in sorted(self._hashes):
+            whole.update(f"{rel}\0{self._hashes[rel]}\n".encode())
+        self.digest = whole.hexdigest()
         return bool(changed)
 
     def close(self) -> None:

@@ -12,6 +12,13 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _map_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Coverage maps the tests measure are kept in the session's temp dir, not the user's cache
+    (servers and CLIs the tests start inherit it)."""
+    os.environ["GAUNTLET_CACHE_DIR"] = str(tmp_path_factory.mktemp("gauntlet-cache"))
+
+
 def fingerprint(root: Path) -> dict[str, str]:
     """Every path below root with a hash of its bytes (symlinks by target), to compare before/after."""
     out: dict[str, str] = {}
