@@ -46,6 +46,12 @@ class MypyGrader:
         self._cache = Path(tempfile.mkdtemp(prefix="gauntlet-mypy-"))
         self.notes: list[str] = []
         """What mypy said about the project's config rather than the code (unused sections)."""
+        if self.ctx.config.mypy and self.stubbed:
+            stub = Path(self.ctx.rel_path).with_suffix(".pyi").name
+            self.notes.append(
+                f"{stub} stands in for {Path(self.ctx.rel_path).name} in the project's mypy runs: "
+                "only errors that fail at run time block a candidate"
+            )
         # Start now: the worker's cold build overlaps the other graders' first runs.
         try:
             self._start(prime=True)
@@ -54,7 +60,14 @@ class MypyGrader:
 
     @property
     def configured(self) -> bool:
-        return self.ctx.config.mypy
+        """The project runs mypy on this file: it configures mypy, and no stub stands in for the
+        file (with `more.pyi` beside `more.py`, the project's mypy reads the stub and never checks
+        the module itself; there only errors that fail at run time block)."""
+        return self.ctx.config.mypy and not self.stubbed
+
+    @property
+    def stubbed(self) -> bool:
+        return (self.ctx.root / self.ctx.rel_path).with_suffix(".pyi").is_file()
 
     def is_gate(self, finding: Finding) -> bool:
         return self.configured or finding.code in ALWAYS_GATE

@@ -251,3 +251,29 @@ def test_mypy_config_notes_are_not_failures_and_blocking_errors_are(tmp_path: Pa
         grader._parse([{"raw": "m.py:1: error: Cannot decode file"}], "")
     with pytest.raises(GraderError, match="mypy reported: Traceback"):
         grader._parse([{"raw": "Traceback (most recent call last):"}], "")
+
+
+def test_a_module_with_a_stub_beside_it_is_held_to_what_the_project_checks(
+    sdists: dict[str, Path], no_tests: None, engines: list[Engine]
+) -> None:
+    """more-itertools types its API in recipes.pyi; its mypy never reads recipes.py. A candidate
+    adding an unannotated helper there is not rejected for disallow_untyped_defs (a finding the
+    project's own mypy run could not give), while a name that fails at run time still blocks."""
+    root = sdists["more-itertools"]
+    rel = "more_itertools/recipes.py"
+    current = (root / rel).read_text(encoding="utf-8")
+    helper = current + "\n\ndef _twice(x):\n    return x * 2\n"
+    broken = current + "\n\ndef _twice(x):\n    return undefined_name * x\n"
+    engine = Engine(root, warm=False)
+    engines.append(engine)
+    report = engine.grade(
+        rel, [Candidate("helper", helper), Candidate("broken", broken)], current=current
+    )
+    by = {v.id: v for v in report.verdicts}
+    mypy = by["helper"].checks["mypy"]
+    assert by["helper"].verified, by["helper"].summary
+    assert mypy.status == "pass" and mypy.details["configured"] is False
+    assert any(f.code == "no-untyped-def" for f in mypy.findings), mypy.findings
+    assert not by["broken"].verified
+    notes = next(g for g in engine.graders_for(rel) if g.name == "mypy").notes
+    assert any("recipes.pyi stands in for recipes.py" in n for n in notes), notes
