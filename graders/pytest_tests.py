@@ -86,6 +86,9 @@ class RunSpec:
     """The workspace-relative file whose per-test line coverage is recorded ("" for none)."""
     timeout_s: float | None = None
     """A lower limit than the engine's for this run."""
+    cpu_s: float | None = None
+    """CPU seconds the run may use once it starts on its tests (a loop burns them however busy
+    the machine is; a run the machine's load slows down does not)."""
 
 
 FULL_RUN = RunSpec()
@@ -226,6 +229,8 @@ def run_pytest(
     canary = canary_test(nonce)
     if spec.timeout_s is not None and spec.timeout_s < limits.timeout_s:
         limits = replace(limits, timeout_s=spec.timeout_s)
+    if spec.cpu_s is not None and spec.cpu_s < limits.cpu_s:
+        limits = replace(limits, cpu_s=max(1, int(spec.cpu_s + 0.999)))
     extras = {**run_extras(canary), **spec_extras(spec)}
     with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
         py, env = run_env(job, interp, overlays)

@@ -161,11 +161,16 @@ class Baseline:
 
 
 TEST_LIMIT_FACTOR = 3.0
+TEST_CPU_SLACK_S = 1.0
+"""A candidate's test run may use TEST_LIMIT_FACTOR times the time the same tests (and collecting
+their files; starting too, for a cold run) took on the saved file, plus TEST_CPU_SLACK_S, in CPU
+seconds: a loop burns its CPU however busy the machine is, so it ends in seconds, while a run that
+a loaded machine slows down uses no more CPU than before."""
+TEST_WALL_FACTOR = 5.0
 TEST_LIMIT_SLACK_S = 5.0
 TEST_LIMIT_MIN_S = 10.0
-"""A candidate's test run may take TEST_LIMIT_FACTOR times what the same tests (and collecting
-their files; starting too, for a cold run) took on the saved file, plus TEST_LIMIT_SLACK_S, and at
-least TEST_LIMIT_MIN_S (a loaded machine is slower than the map's run was): a hang costs seconds."""
+"""The wall clock (for what waits without burning CPU: a sleep, a deadlock) allows more:
+TEST_WALL_FACTOR times, plus TEST_LIMIT_SLACK_S, at least TEST_LIMIT_MIN_S."""
 MAP_LIMIT_FACTOR = 5.0
 """The coverage map's run (every covering test, measured) may take this many times the per-run
 limit: it runs once per saved file, in the background."""
@@ -636,28 +641,32 @@ class Engine:
                 details={"covered": False, **scope},
             )
         before_of = self._outcomes_on_current(rel_path, base, chosen)
-        limit = self.test_limit(tmap, chosen)
+        cpu, wall = self.test_limit(tmap, chosen)
         t0 = time.perf_counter()
         run = self.run_tests(
             rel_path,
             list(tmap.test_files),
             content,
             halt,
-            RunSpec(select=tuple(chosen), timeout_s=limit),
+            RunSpec(select=tuple(chosen), timeout_s=wall, cpu_s=cpu),
         )
         # A warm runner's own clock includes its idle wait: time the run from here.
         run = replace(run, duration_s=time.perf_counter() - t0)
-        return self._compare(run, before_of(), tmap, {**scope, "limit_s": round(limit, 1)})
+        limits = {"cpu_limit_s": round(cpu, 1), "limit_s": round(wall, 1)}
+        return self._compare(run, before_of(), tmap, {**scope, **limits})
 
-    def test_limit(self, tmap: CoverageMap, tests: Sequence[str]) -> float:
-        """The wall-clock limit of a run of `tests` on a candidate: a multiple of what they (and
-        collecting their files) took on the current file, never above the per-run setting."""
+    def test_limit(self, tmap: CoverageMap, tests: Sequence[str]) -> tuple[float, float]:
+        """The CPU and wall-clock limits of a run of `tests` on a candidate, from what they (and
+        collecting their files) took on the saved file; never above the per-run setting."""
         # A warm runner has started before its candidate comes: what is left is collecting the
         # test files (which imports the file). A cold run starts from scratch, as the map's did.
         warm = self.warm and WarmPool.usable(tmap.rel_path) and tmap.collect_s > 0
         setup = tmap.collect_s if warm else max(tmap.collect_s, tmap.overhead_s())
-        budget = TEST_LIMIT_SLACK_S + TEST_LIMIT_FACTOR * (setup + tmap.time_of(tests))
-        return min(self.test_limits.timeout_s, max(TEST_LIMIT_MIN_S, budget))
+        took = setup + tmap.time_of(tests)
+        cpu = TEST_CPU_SLACK_S + TEST_LIMIT_FACTOR * took
+        wall = max(TEST_LIMIT_MIN_S, TEST_LIMIT_SLACK_S + TEST_WALL_FACTOR * took)
+        setting = self.test_limits.timeout_s
+        return min(setting, cpu), min(setting, wall)
 
     def _outcomes_on_current(
         self, rel_path: str, base: Baseline, tests: Sequence[str]

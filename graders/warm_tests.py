@@ -307,6 +307,7 @@ class WarmRunner:
                 "source": source,
                 "env": spec_env(spec, job.root, job.extras_dir),
                 "timeout_s": spec.timeout_s,
+                "cpu_s": spec.cpu_s,
             }
         )
         with killed_on(halt, self.stop):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gauntlet.graders.select import Engine
+from gauntlet.graders.select import Engine, withdraw
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
 from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, finding_diagnostics, run_job
@@ -28,6 +28,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--line", type=int, required=True, help="1-based line with the problem")
     p.add_argument("--apply", action="store_true", help="write the verified fix to the file")
+    p.add_argument(
+        "--no-confirm",
+        dest="confirm",
+        action="store_false",
+        help="skip running every covering test on the selected fix before showing or writing it",
+    )
     p.add_argument(
         "--workspace", type=Path, help="project root (default: nearest pyproject.toml/.git)"
     )
@@ -121,12 +127,28 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
         await asyncio.wait_for(run_job(job, engine, make, progress), args.timeout)
         sys.stderr.write("\n")
         job.cost = job.usage.cost(config)
+        report = job.report
+        if args.confirm and report is not None and report.winner is not None and not job.parts:
+            # The candidates ran the tests that run their change; the winner runs them all.
+            sys.stderr.write("confirming on every covering test...\n")
+            check = await asyncio.to_thread(
+                engine.confirm_content, report.rel_path, report.current, report.winner.content
+            )
+            report.confirmation = {"id": report.winner.id, **check.to_json()}
+            if check.status == "fail":
+                withdraw(report, check)
+                job.message = f"the fix failed the full covering tests: {check.reason}"
+            elif check.status == "pass":
+                job.confirmation = f"confirmed on {check.details.get('total', 0)} tests"
         sys.stdout.write(candidates_table(job) + "\n")
         new = job.new_text
         if new is None or job.report is None or job.report.winner is None:
             sys.stdout.write((job.message or "no verified candidate") + "\n")
             return 1
-        sys.stdout.write(f"\nselected {job.report.winner.id}: {job.report.winner.summary}\n")
+        confirmed = f" ({job.confirmation})" if job.confirmation else ""
+        sys.stdout.write(
+            f"\nselected {job.report.winner.id}: {job.report.winner.summary}{confirmed}\n"
+        )
         sys.stdout.write(
             "".join(
                 difflib.unified_diff(

@@ -46,6 +46,8 @@ def test_fix_writes_only_with_apply(tmp_path: Path) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "mypy[return-value]" in proc.stdout and "not written" in proc.stdout
+    # Confirmed on every covering test before it is shown.
+    assert "(confirmed on " in proc.stdout, proc.stdout
     assert target.read_text() == before
     proc = subprocess.run([*argv, "--apply"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -253,7 +253,7 @@ def test_engine_grades_on_the_tests_that_see_the_change(ops_ws: Path) -> None:
         # The hang is cut at a few times what the two tests took, far below the 60 s setting.
         hung = by["hang"].checks["tests"]
         assert hung.status == "fail" and "timed out" in hung.reason
-        assert hung.details["limit_s"] < 20
+        assert hung.details["limit_s"] < 30 and hung.details["cpu_limit_s"] < 15
         assert report.timings["grade_s"]["hang"] < 30
         # Nothing ran spin(): verified on the static checks, and the summary says so.
         un = by["untested"]

@@ -338,6 +338,8 @@ class _Runner:
         # SIGALRM's default action ends it.
         limit = min(float(order.get("timeout_s") or self.test_s), self.test_s)
         signal.alarm(max(1, int(limit + 0.999)))
+        if order.get("cpu_s"):
+            _limit_cpu(float(order["cpu_s"]))
         self.started = time.monotonic()
         self.cpu = time.process_time()
         self.serve(order["source"])
@@ -382,6 +384,24 @@ class _Runner:
             % (time.monotonic() - self.started, time.process_time() - self.cpu)
         )
         _exit(int(exitstatus))
+
+
+def _limit_cpu(seconds):
+    """At most `seconds` more CPU time for this process from now (SIGXCPU ends it): a candidate
+    that loops is stopped by the CPU it burns, however busy the machine is."""
+    try:
+        import resource
+
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = used.ru_utime + used.ru_stime
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        want = int(spent + seconds + 0.999)
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft == resource.RLIM_INFINITY or want < soft:
+            resource.setrlimit(resource.RLIMIT_CPU, (want, hard))
+    except (ImportError, OSError, ValueError):
+        pass  # the wall clock still bounds the run
 
 
 def _exit(code):
