@@ -53,9 +53,39 @@ def _base(nodeid):
     return nodeid.split("[", 1)[0]
 
 
+def _wanted():
+    path = os.environ.get("GAUNTLET_SELECT")
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as fh:
+        return {_base(str(n)) for n in json.load(fh)}
+
+
+def _drop_unselected_files(config, wanted):
+    """Test files that hold none of the selected tests are not even imported: the arguments
+    pytest is about to collect lose them (the canary file always stays)."""
+    files = {n.split("::", 1)[0] for n in wanted}
+    root = str(config.rootpath)
+    kept = []
+    for arg in config.args:
+        path = arg.split("::", 1)[0]
+        name = os.path.basename(path)
+        rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+        if not path.endswith(".py") or name.startswith(CANARY) or rel in files:
+            kept.append(arg)
+    if kept and len(kept) < len(config.args):
+        config.args[:] = kept
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection(session):
     _clock["collect"] = time.monotonic()
+    wanted = _wanted()
+    if wanted is not None:
+        try:
+            _drop_unselected_files(session.config, wanted)
+        except (AttributeError, TypeError, ValueError):
+            pass  # every file is collected; the selection still holds
     # Started here, not earlier: a warm runner learns what to measure once its candidate is there,
     # and collection is where the test modules (and so the target) are imported.
     target = os.environ.get("GAUNTLET_COVER")
@@ -84,11 +114,9 @@ def pytest_collection_finish(session):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    path = os.environ.get("GAUNTLET_SELECT")
-    if not path:
+    wanted = _wanted()
+    if wanted is None:
         return
-    with open(path, encoding="utf-8") as fh:
-        wanted = {_base(str(n)) for n in json.load(fh)}
     keep, drop = [], []
     for item in items:
         canary = os.path.basename(str(getattr(item, "fspath", ""))).startswith(CANARY)
