@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -206,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
             + (f"; the project fails {', '.join(primed.failed)}!" if primed.failed else "")
         )
         naive_runs = [naive_pass(pipeline, project.candidates) for _ in range(args.naive_repeats)]
+        # No map from an earlier run: the cold process measures its own, and so does the engine.
+        os.environ["GAUNTLET_CACHE_DIR"] = tempfile.mkdtemp(prefix="maps-", dir=tmp)
         cold = speedlib.run_gauntlet(root, project.target, cands)
+        os.environ["GAUNTLET_CACHE_DIR"] = tempfile.mkdtemp(prefix="maps-", dir=tmp)
         texts = [project.candidates] + [
             {cid: with_round(text, k) for cid, text in project.candidates.items()}
             for k in range(2, args.rounds + 1)

@@ -3,7 +3,7 @@
 With $GAUNTLET_SELECT (a JSON file listing node ids) only those tests run (the grader's canary
 tests always do). With $GAUNTLET_COVER (a file path) coverage.py records, per test, which lines of
 that file the test executed (its setup and teardown included): coverage.py's dynamic contexts,
-one per test node id; lines run outside any test (imports, collection) go to the empty context.
+one per test node id, started once collection is over.
 
 This file runs under the workspace's interpreter, which may not have gauntlet installed, so it
 imports nothing but the standard library, pytest and (for coverage) coverage.py, from the
@@ -86,8 +86,13 @@ def pytest_collection(session):
             _drop_unselected_files(session.config, wanted)
         except (AttributeError, TypeError, ValueError):
             pass  # every file is collected; the selection still holds
-    # Started here, not earlier: a warm runner learns what to measure once its candidate is there,
-    # and collection is where the test modules (and so the target) are imported.
+
+
+def pytest_collection_finish(session):
+    if "collect" in _clock:
+        _clock["collect_s"] = time.monotonic() - _clock["collect"]
+    # Started once the tests are collected: what runs on import is not any test's (and unmeasured,
+    # collection costs what it costs a candidate's run, which its time limit is drawn from).
     target = os.environ.get("GAUNTLET_COVER")
     if not target or _cover["cov"] is not None:
         return
@@ -106,11 +111,6 @@ def pytest_collection(session):
         _cover["error"] = ("coverage.py did not start: %r" % (exc,))[:300]
         return
     _cover["cov"] = cov
-
-
-def pytest_collection_finish(session):
-    if "collect" in _clock:
-        _clock["collect_s"] = time.monotonic() - _clock["collect"]
 
 
 def pytest_collection_modifyitems(session, config, items):
