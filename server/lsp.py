@@ -351,7 +351,7 @@ class GauntletServer(LanguageServer):
                 else self.settings.request_timeout
             )
             await run_job(job, engine, lambda: self.make_proposer(timeout), on_progress)
-            if job.state == "done" and job.new_text is not None and not job.parts:
+            if job.state == "done" and job.new_text is not None:
                 job.confirmation = "running"
                 task = asyncio.get_running_loop().create_task(self._confirm(job, engine))
                 self.background.add(task)
@@ -378,19 +378,26 @@ class GauntletServer(LanguageServer):
             job.done.set()
 
     async def _confirm(self, job: Job, engine: Engine) -> None:
-        """Run every covering test on the offered fix, off the request's critical path (the job
-        graded each candidate on the tests that run its change). A failure withdraws the fix."""
+        """Run every covering test on the offered fix (fix-all: on the file with every region's
+        fix), off the request's critical path: the job graded each candidate on the tests that
+        run its change. A failure withdraws the fix."""
         report = job.report
         winner = report.winner if report is not None else None
-        if report is None or winner is None:
+        if job.parts:
+            current, content = job.request.text, job.fixed_text
+        elif winner is not None and report is not None:
+            current, content = report.current, winner.content
+        else:
+            current, content = "", None
+        if content is None:
             job.confirmation = ""
             return
         try:
             check = await asyncio.to_thread(
                 engine.confirm_content,
-                report.rel_path,
-                report.current,
-                winner.content,
+                job.request.rel_path,
+                current,
+                content,
                 job.cancel_event,
             )
         except Exception as exc:  # the fix stays offered as graded; the title says so
@@ -401,8 +408,14 @@ class GauntletServer(LanguageServer):
             return
         if check.status == "fail":
             job.confirmation = "failed"
-            withdraw(report, check)
-            job.message = f"gauntlet: the fix was withdrawn: the full covering tests fail on it ({check.reason})"
+            if job.parts:
+                job.fixed_text = None
+            elif report is not None:
+                withdraw(report, check)
+            job.message = (
+                "gauntlet: the fix was withdrawn: the full covering tests fail on it "
+                f"({check.reason})"
+            )
             self.show(job.message, types.MessageType.Warning)
         elif check.status == "pass":
             job.confirmation = f"confirmed on {check.details.get('total', 0)} tests"
@@ -473,12 +486,13 @@ def title_for(job: Job) -> str:
         "rewrite": f"Rewrite {job.subject}" if job.subject else "Rewrite selection",
         "fixall": "Fix all in file",
     }[job.key.kind]
-    if job.parts:
-        return f"{what} ({job.message})"
     confirmation = {"running": "confirming on all covering tests…", "failed": ""}.get(
         job.confirmation, job.confirmation
     )
-    return f"{what} ({job.report.winner.summary}{'; ' + confirmation if confirmation else ''})"
+    suffix = f"; {confirmation}" if confirmation else ""
+    if job.parts:
+        return f"{what} ({job.message}{suffix})"
+    return f"{what} ({job.report.winner.summary}{suffix})"
 
 
 def pending_title(job: Job) -> str:

@@ -65,9 +65,10 @@ def attacks(ws: Path, tcp_port: int, unix_path: str) -> dict[str, tuple[str, str
             "import subprocess\nsubprocess.run(['unshare', '-U', 'true'])\n",
             "process",
         ),
+        # Zeroing 2 GB of pages costs CPU: the run's CPU budget may end it before MemoryError.
         "memory_hog": (
             "hog = [bytearray(64 * 1024 * 1024) for _ in range(10_000)]\n",
-            "that passed before",
+            "that passed before|CPU time limit exceeded",
         ),
         "fill_tmp": (
             "with open(__import__('tempfile').gettempdir() + '/fill', 'wb') as fh:\n    for _ in range(4096):\n        fh.write(b'x' * 1024 * 1024)\n",
@@ -167,7 +168,9 @@ def test_hostile_candidate_is_rejected_and_contained(
         assert data["selected"] == "good"
         assert verdict["verified"] is False
         assert verdict["summary"].startswith("rejected by"), verdict["summary"]
-        assert words.lower() in verdict["summary"].lower(), verdict["summary"]
+        assert any(w.lower() in verdict["summary"].lower() for w in words.split("|")), verdict[
+            "summary"
+        ]
         assert SECRET not in proc.stdout + proc.stderr
         assert fingerprint(calc_ws) == before
         assert not HOME_TARGET.exists()

@@ -3,6 +3,7 @@ holds every verified region fix, and a title that says how many diagnostics it f
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -84,6 +85,22 @@ async def test_fix_all_edits_every_region_in_one_versioned_edit(
     assert version == 3
     assert apply_edits(BROKEN, edits) == ORIGINAL
     assert resolved.title.startswith("Fix all in file (fixed 2 of 2 diagnostics"), resolved.title
+    # The file with both fixes runs every covering test in the background; the title says so.
+    for _ in range(150):
+        again = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=start, end=start),
+                context=types.CodeActionContext(
+                    diagnostics=[typo("bb"), typo("hihg")], only=[FIX_ALL]
+                ),
+            )
+        )
+        titles = [a.title for a in again or [] if isinstance(a, types.CodeAction)]
+        if titles and "confirmed on 4 tests" in titles[0]:
+            break
+        await asyncio.sleep(0.2)
+    assert titles and "confirmed on 4 tests" in titles[0], titles
     # One request per region, each showing its function and not the other's.
     assert env.stub is not None
     prompts = [str(r["messages"][-1]["content"]) for r in env.stub.requests]
