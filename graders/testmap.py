@@ -249,6 +249,30 @@ class CoverageMap:
         )
 
 
+def by_test(
+    cover: Mapping[int, frozenset[str]], outcomes: Mapping[str, str]
+) -> dict[int, frozenset[str]]:
+    """Line -> tests, from a run's per-context lines: a test's call counts for that test; what its
+    setup or teardown ran ("setup|ID", "teardown|ID": maybe a module-, class- or session-scoped
+    fixture that other tests use too) counts for every test of its file; the rest for none."""
+    per_file: dict[str, set[str]] = {}
+    for test in outcomes:
+        per_file.setdefault(test.split("::", 1)[0], set()).add(test)
+    out: dict[int, frozenset[str]] = {}
+    for line, contexts in cover.items():
+        tests: set[str] = set()
+        for context in contexts:
+            phase, _, test = context.partition("|")
+            if not _:
+                if context:
+                    tests.add(context)
+            elif phase in ("setup", "teardown"):
+                tests.update(per_file.get(test.split("::", 1)[0], {test}))
+        if tests:
+            out[line] = frozenset(tests)
+    return out
+
+
 def _new_or_inside_new(qualname: str, added: Sequence[str]) -> bool:
     return any(qualname == a or qualname.startswith(a + ".") for a in added)
 
@@ -308,7 +332,7 @@ def uses_of_tests(root: Path, test_files: Iterable[str]) -> dict[str, frozenset[
     return out
 
 
-FORMAT = 1
+FORMAT = 2
 """The stored map's layout; a map stored in another one is measured again."""
 
 

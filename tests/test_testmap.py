@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gauntlet.graders.select import Candidate, Engine
-from gauntlet.graders.testmap import CoverageMap, uses_of_tests
+from gauntlet.graders.testmap import CoverageMap, by_test, uses_of_tests
 
 SOURCE = '''"""Shapes."""
 
@@ -339,3 +339,47 @@ def test_a_map_is_kept_between_engines_for_the_same_project(
     finally:
         changed.close()
     assert len(list(cache.glob("*.json"))) == 2
+
+
+def test_what_a_setup_runs_counts_for_every_test_of_its_file() -> None:
+    cover = {
+        3: frozenset({"t.py::test_a"}),
+        4: frozenset({"setup|t.py::test_a"}),
+        5: frozenset({"teardown|u.py::test_c", ""}),
+        6: frozenset({""}),
+    }
+    outcomes = dict.fromkeys(["t.py::test_a", "t.py::test_b", "u.py::test_c"], "passed")
+    assert by_test(cover, outcomes) == {
+        3: {"t.py::test_a"},
+        4: {"t.py::test_a", "t.py::test_b"},
+        5: {"u.py::test_c"},
+    }
+
+
+def test_a_module_fixture_shares_its_function_with_every_test_of_the_file(tmp_path: Path) -> None:
+    """A module-scoped fixture runs in the first test's setup; a change to what it calls is
+    graded on every test of that file, not only on the first."""
+    ws = tmp_path / "proj"
+    (ws / "pkg").mkdir(parents=True)
+    (ws / "tests").mkdir()
+    (ws / "pkg" / "__init__.py").write_text("")
+    (ws / "pkg" / "make.py").write_text("def build():\n    return [1, 2, 3]\n")
+    (ws / "tests" / "test_make.py").write_text(
+        "import pytest\n\nfrom pkg.make import build\n\n\n"
+        '@pytest.fixture(scope="module")\ndef data():\n    return build()\n\n\n'
+        "def test_first(data):\n    assert data\n\n\n"
+        "def test_second(data):\n    assert len(data) == 3\n"
+    )
+    engine = Engine(ws, warm=False)
+    try:
+        tmap = engine.prepare("pkg/make.py").result(timeout=120)
+        assert tmap is not None and not tmap.problem
+        changed = "def build():\n    return [1, 2]\n"
+        assert tmap.select(changed).tests == {
+            "tests/test_make.py::test_first",
+            "tests/test_make.py::test_second",
+        }
+        report = engine.grade("pkg/make.py", [Candidate("short", changed)])
+        assert "test_second" in report.verdicts[0].checks["tests"].reason
+    finally:
+        engine.close()

@@ -2,8 +2,8 @@
 
 With $GAUNTLET_SELECT (a JSON file listing node ids) only those tests run (the grader's canary
 tests always do). With $GAUNTLET_COVER (a file path) coverage.py records, per test, which lines of
-that file the test executed (its setup and teardown included): coverage.py's dynamic contexts,
-one per test node id, started once collection is over.
+that file the test executed: coverage.py's dynamic contexts, one per test node id for its call
+and one each for its setup and teardown ("setup|NODEID"), started once collection is over.
 
 This file runs under the workspace's interpreter, which may not have gauntlet installed, so it
 imports nothing but the standard library, pytest and (for coverage) coverage.py, from the
@@ -126,16 +126,39 @@ def pytest_collection_modifyitems(session, config, items):
         items[:] = keep
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
+def _context(name):
     cov = _cover["cov"]
     if cov is not None:
-        cov.switch_context(item.nodeid)
+        cov.switch_context(name)
+
+
+# A fixture of a wider scope than the test sets up (and tears down) in whichever test of its
+# module, class or session comes first (last): what a test's setup or teardown runs is recorded
+# apart ("setup|NODEID"), and the map counts it for every test of that test's file.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    _context("setup|" + item.nodeid)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    _context(item.nodeid)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    _context("teardown|" + item.nodeid)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
     try:
         yield
     finally:
-        if cov is not None:
-            cov.switch_context("")
+        _context("")
 
 
 def _coverage_report():
