@@ -1,12 +1,14 @@
 """bandit as a grader, run in-process on the candidate's text (bandit only parses, it never executes).
 
 A new issue of MEDIUM or HIGH severity is a hard gate; a new LOW one counts as evidence against.
-The project's `[tool.bandit]` (pyproject.toml) or `.bandit` config applies where present; what bandit
-warns about it (legacy profiles) is kept in `notes`, never a failure.
+The project's `[tool.bandit]` (pyproject.toml) or `.bandit` config applies where present, its
+`tests` and `skips` included; what bandit warns about it (legacy profiles) is kept in `notes`,
+never a failure.
 """
 
 from __future__ import annotations
 
+import configparser
 import io
 import logging
 import os
@@ -65,6 +67,30 @@ class BanditGrader:
                 self.notes = [self._relative(line) for line in notes.lines]
         return self._config
 
+    def _profile(self) -> dict[str, set[str]]:
+        """The tests the project runs (`tests`) and skips (`skips`), from `[tool.bandit]` or the
+        `[bandit]` section of `.bandit`, as `bandit -r` would apply them: a finding of a test the
+        project skips is not one its own bandit run gives."""
+        include: set[str] = set()
+        exclude: set[str] = set()
+        args = self.ctx.config.bandit_args
+        if args[:1] == ("-c",):
+            conf = self._bandit_config()
+            include.update(_ids(conf.get_option("tests")))
+            exclude.update(_ids(conf.get_option("skips")))
+        elif args[:1] == ("--ini",):
+            ini = configparser.ConfigParser()
+            try:
+                ini.read(args[1], encoding="utf-8")
+            except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+                raise GraderError(
+                    f"bandit could not read {self._relative(args[1])}: {exc}"
+                ) from exc
+            if ini.has_section("bandit"):
+                include.update(_ids(ini.get("bandit", "tests", fallback="")))
+                exclude.update(_ids(ini.get("bandit", "skips", fallback="")))
+        return {"include": include, "exclude": exclude}
+
     def _relative(self, message: str) -> str:
         """The snapshot's own path means nothing to the user: paths relative to it."""
         return message.replace(f"{self.ctx.root}{os.sep}", "")
@@ -81,7 +107,9 @@ class BanditGrader:
         fname = str(self.ctx.root / self.ctx.rel_path)
         with _LOCK:
             try:
-                mgr = b_manager.BanditManager(self._bandit_config(), "file", quiet=True)
+                mgr = b_manager.BanditManager(
+                    self._bandit_config(), "file", quiet=True, profile=self._profile()
+                )
                 mgr.files_list = [fname]
                 # Private API: bandit's public entry points read files from disk, and the candidate
                 # must not be written where the user's tools might see it.
@@ -114,6 +142,17 @@ class BanditGrader:
 
     def close(self) -> None:
         pass
+
+
+def _ids(value: object) -> list[str]:
+    """Test ids from a config value: a list, or a comma-separated string."""
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, list | tuple | set):
+        items = list(value)
+    else:
+        return []
+    return [str(i).strip() for i in items if str(i).strip()]
 
 
 class _Notes(logging.Handler):

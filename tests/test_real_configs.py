@@ -277,3 +277,35 @@ def test_a_module_with_a_stub_beside_it_is_held_to_what_the_project_checks(
     assert not by["broken"].verified
     notes = next(g for g in engine.graders_for(rel) if g.name == "mypy").notes
     assert any("recipes.pyi stands in for recipes.py" in n for n in notes), notes
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("pyproject.toml", '[tool.bandit]\nskips = ["B301", "B403"]\n'),
+        (".bandit", "[bandit]\nskips = B301,B403\n"),
+    ],
+)
+def test_tests_the_project_skips_in_bandit_do_not_block(
+    tmp_path: Path, no_tests: None, engines: list[Engine], name: str, config: str
+) -> None:
+    """A project that skips bandit's pickle tests gets no pickle finding from gauntlet either;
+    the tests it does not skip still block."""
+    root = small_project(tmp_path / "ws", "")
+    (root / name).write_text(config)
+    rel = "pkg/core.py"
+    current = (root / rel).read_text()
+    pickled = "import pickle\n\n\ndef load(b: bytes) -> object:\n    return pickle.loads(b)\n"
+    evaled = "def run(s: str) -> object:\n    return eval(s)\n"
+    engine = Engine(root, warm=False)
+    engines.append(engine)
+    report = engine.grade(
+        rel,
+        [Candidate("pickled", current + pickled), Candidate("evaled", current + evaled)],
+        current=current,
+    )
+    by = {v.id: v for v in report.verdicts}
+    assert by["pickled"].checks["bandit"].status == "pass", by["pickled"].checks["bandit"]
+    assert not by["pickled"].checks["bandit"].findings
+    assert by["evaled"].checks["bandit"].status == "fail"
+    assert "B307" in by["evaled"].checks["bandit"].reason
