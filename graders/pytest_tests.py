@@ -90,6 +90,14 @@ class RunSpec:
     """CPU seconds the run may use once it starts on its tests (a loop burns them however busy
     the machine is; a run the machine's load slows down does not)."""
 
+    def limits(self, base: Limits) -> Limits:
+        """`base` lowered to this run's own limits."""
+        if self.timeout_s is not None and self.timeout_s < base.timeout_s:
+            base = replace(base, timeout_s=self.timeout_s)
+        if self.cpu_s is not None and self.cpu_s < base.cpu_s:
+            base = replace(base, cpu_s=max(1, int(self.cpu_s + 0.999)))
+        return base
+
 
 FULL_RUN = RunSpec()
 SELECT = "gauntlet_select.json"
@@ -227,10 +235,7 @@ def run_pytest(
     Once `halt` is set the run is killed (its result then says so; nobody reads it)."""
     nonce = secrets.token_hex(6)
     canary = canary_test(nonce)
-    if spec.timeout_s is not None and spec.timeout_s < limits.timeout_s:
-        limits = replace(limits, timeout_s=spec.timeout_s)
-    if spec.cpu_s is not None and spec.cpu_s < limits.cpu_s:
-        limits = replace(limits, cpu_s=max(1, int(spec.cpu_s + 0.999)))
+    limits = spec.limits(limits)
     extras = {**run_extras(canary), **spec_extras(spec)}
     with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
         py, env = run_env(job, interp, overlays)

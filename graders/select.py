@@ -152,13 +152,17 @@ class Baseline:
     findings: dict[str, list[Finding] | GraderError]
     tests: CoverageMap | None
     """The file's coverage map (None: no test file can reach it)."""
-    test_files: list[str]
     stale: Selection | None = None
     """The tests whose outcome on `text` the map does not stand for (its text differs)."""
     known: dict[str, str] = field(default_factory=dict)
     """Outcomes on `text` measured since, for stale tests."""
     pending: dict[str, Future[TestRun]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def test_files(self) -> list[str]:
+        """The test files that can reach the file (the map's)."""
+        return list(self.tests.test_files) if self.tests is not None else []
 
 
 TEST_LIMIT_FACTOR = 3.0
@@ -514,7 +518,6 @@ class Engine:
             text=current,
             findings=findings,
             tests=tmap,
-            test_files=list(tmap.test_files) if tmap else [],
             stale=stale,
         )
         with self._lock:

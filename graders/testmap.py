@@ -48,23 +48,16 @@ class Span:
 
 def functions(tree: ast.AST) -> list[Span]:
     """Every function and method with its span, outermost first."""
-    spans: list[Span] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                name = f"{prefix}{child.name}"
-                start = min([child.lineno, *(d.lineno for d in child.decorator_list)])
-                end = child.end_lineno or child.lineno
-                spans.append(Span(name, start, child.body[0].lineno, end))
-                visit(child, name + ".<locals>.")
-            elif isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
-    return spans
+    return [
+        Span(
+            qual,
+            min([node.lineno, *(d.lineno for d in node.decorator_list)]),
+            node.body[0].lineno,
+            node.end_lineno or node.lineno,
+        )
+        for node, qual in _walk_defs(tree, "")
+        if not isinstance(node, ast.ClassDef)
+    ]
 
 
 def _defined(tree: ast.AST) -> set[str]:
@@ -297,6 +290,8 @@ def _starts_new_def(tree: ast.AST, line: int, added: Sequence[str]) -> bool:
 def _walk_defs(
     node: ast.AST, prefix: str
 ) -> Iterable[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, str]]:
+    """Every def and class below `node` with its qualified name (`C.m`, `f.<locals>.g`), outer
+    ones first."""
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             qual = prefix + child.name

@@ -270,7 +270,7 @@ class WarmRunner:
                 raw = job.read_out(REPORT)
                 attempts = read_attempts(job.read_out(AUDIT))
             spec = self._spec
-            timeout_s = min(limits.timeout_s, spec.timeout_s or limits.timeout_s)
+            timeout_s = spec.limits(limits).timeout_s
             covered = job.root / spec.cover if spec.cover else None
             self.result.set_result(interpret(res, raw, attempts, self.nonce, timeout_s, covered))
         except BaseException as exc:  # a sandbox failure must reach whoever waits on this runner

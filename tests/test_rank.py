@@ -142,7 +142,7 @@ def test_a_hard_gate_failure_is_never_selected() -> None:
     # The rejected candidates pass every untrusted test and outnumber the verified one.
     verdicts = [_verdict(f"bad{i}", False, set(TESTS)) for i in range(5)]
     verdicts.append(_verdict("ok", True, set(RIGHT[:3])))
-    base = Baseline(text=CURRENT, findings={}, tests=None, test_files=[])
+    base = Baseline(text=CURRENT, findings={}, tests=None)
     selected = Engine._rank(cast(Engine, None), base, verdicts, [])
     assert selected == "ok"
     assert all(v.rank is None for v in verdicts if not v.verified)
@@ -154,7 +154,7 @@ def test_a_hard_gate_failure_is_never_selected() -> None:
 
 def test_nothing_verified_selects_nothing_and_never_stops() -> None:
     verdicts = [_verdict(f"bad{i}", False, set(TESTS)) for i in range(3)]
-    base = Baseline(text=CURRENT, findings={}, tests=None, test_files=[])
+    base = Baseline(text=CURRENT, findings={}, tests=None)
     assert Engine._rank(cast(Engine, None), base, verdicts, []) is None
     adaptive: dict[str, Any] = Report(None, verdicts, "f.py", CURRENT).to_json()["adaptive"]
     assert adaptive["stop"] is False and adaptive["top_group"] == 0
