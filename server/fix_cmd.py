@@ -10,10 +10,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gauntlet.graders.select import Engine, withdraw
+from gauntlet.graders.select import Engine
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
-from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, finding_diagnostics, run_job
+from gauntlet.server.jobs import (
+    Job,
+    JobKey,
+    JobKind,
+    JobRequest,
+    confirm_job,
+    finding_diagnostics,
+    run_job,
+)
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, resolve_endpoint
 from gauntlet.server.report import candidates_table
 from gauntlet.server.settings import Settings
@@ -127,19 +135,9 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
         await asyncio.wait_for(run_job(job, engine, make, progress), args.timeout)
         sys.stderr.write("\n")
         job.cost = job.usage.cost(config)
-        report = job.report
-        if args.confirm and report is not None and report.winner is not None and not job.parts:
-            # The candidates ran the tests that run their change; the winner runs them all.
+        if args.confirm and job.new_text is not None and not job.parts:
             sys.stderr.write("confirming on every covering test...\n")
-            check = await asyncio.to_thread(
-                engine.confirm_content, report.rel_path, report.current, report.winner.content
-            )
-            report.confirmation = {"id": report.winner.id, **check.to_json()}
-            if check.status == "fail":
-                withdraw(report, check)
-                job.message = f"the fix failed the full covering tests: {check.reason}"
-            elif check.status == "pass":
-                job.confirmation = f"confirmed on {check.details.get('total', 0)} tests"
+            await asyncio.to_thread(confirm_job, job, engine)
         sys.stdout.write(candidates_table(job) + "\n")
         new = job.new_text
         if new is None or job.report is None or job.report.winner is None:

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.workspace import TextDocument
 
+from gauntlet.graders.select import Engine
 from gauntlet.graders.workspace import WorkspaceError, is_test_file
 from gauntlet.server.jobs import JobKey, JobKind, JobRequest
 from gauntlet.server.lsp import FIX_ALL_KIND, GauntletServer, diagnostic_info, uri_to_path
@@ -89,26 +91,38 @@ async def did_change_configuration(
 
 def did_open(ls: GauntletServer, params: types.DidOpenTextDocumentParams) -> None:
     schedule_diagnostics(ls, params.text_document.uri)
-    task = asyncio.get_running_loop().create_task(_prepare(ls, params.text_document.uri))
-    ls.background.add(task)
-    task.add_done_callback(ls.background.discard)
+    ls.in_background(_prepare(ls, params.text_document.uri))
 
 
-async def _prepare(ls: GauntletServer, uri: str) -> None:
-    """Measure which tests run which lines of an opened file (graders/testmap.py), so that the
-    first quick fix in it does not wait for that."""
+async def _python_document(
+    ls: GauntletServer, uri: str, what: str
+) -> tuple[TextDocument, str, Engine] | None:
+    """An open Python document, its workspace-relative path and its workspace's engine; None
+    (with a log line saying there is no `what` for it) where there are none."""
     doc = ls.workspace.text_documents.get(uri)
     path = uri_to_path(uri)
-    if doc is None or path is None or path.suffix != ".py" or is_test_file(path.name):
-        return
+    if doc is None or path is None or path.suffix != ".py":
+        return None
     root = ls.root_for(path)
     try:
         rel_path = path.relative_to(root).as_posix()
         engine = await ls.engine_for(root)
     except (WorkspaceError, ValueError) as exc:
-        ls.log_line(f"gauntlet: no test map for {path}: {exc}")
+        ls.log_line(f"gauntlet: no {what} for {path}: {exc}")
+        return None
+    return doc, rel_path, engine
+
+
+async def _prepare(ls: GauntletServer, uri: str) -> None:
+    """Measure which tests run which lines of an opened file (graders/testmap.py), so that the
+    first quick fix in it does not wait for that."""
+    path = uri_to_path(uri)
+    if path is None or is_test_file(path.name):
         return
-    engine.prepare(rel_path, doc.source)
+    found = await _python_document(ls, uri, "test map")
+    if found is not None:
+        doc, rel_path, engine = found
+        engine.prepare(rel_path, doc.source)
 
 
 def did_change(ls: GauntletServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -145,18 +159,15 @@ def schedule_diagnostics(ls: GauntletServer, uri: str) -> None:
 
 
 async def _publish(ls: GauntletServer, uri: str) -> None:
-    doc = ls.workspace.text_documents.get(uri)
-    path = uri_to_path(uri)
-    if doc is None or path is None or path.suffix != ".py":
+    found = await _python_document(ls, uri, "diagnostics")
+    if found is None:
         return
+    doc, rel_path, engine = found
     version, text = doc.version, doc.source
-    root = ls.root_for(path)
     try:
-        rel_path = path.relative_to(root).as_posix()
-        engine = await ls.engine_for(root)
         findings, errors = await asyncio.to_thread(engine.findings, rel_path, text)
     except (WorkspaceError, ValueError) as exc:
-        ls.log_line(f"gauntlet: no diagnostics for {path}: {exc}")
+        ls.log_line(f"gauntlet: no diagnostics for {doc.path}: {exc}")
         return
     # A tool that fails on the document cannot check the file: said once, not on every change.
     failed = (error.partition(": ") for error in errors)

@@ -40,8 +40,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gauntlet.graders.findings import Finding
-from gauntlet.graders.select import Candidate, Engine, Report, Round, UntrustedTest
+from gauntlet.graders.findings import Check, Finding
+from gauntlet.graders.select import (
+    Candidate,
+    Engine,
+    Report,
+    Round,
+    UntrustedTest,
+    withdraw,
+)
 from gauntlet.graders.workspace import test_files, tests_for
 from gauntlet.server.edit_blocks import ReplyError, apply_reply
 from gauntlet.server.prompts import (
@@ -329,6 +336,44 @@ async def _run_fixall(
     if job.fixed_text is not None:
         job.first_verified_s = time.monotonic() - job.started
     on_progress(job, job.message)
+
+
+def confirm_job(job: Job, engine: Engine) -> Check | None:
+    """Run every covering test on the job's offered text (for fix-all: the file with every
+    region's fix) against the text it was asked for: the candidates ran only the tests that run
+    their change. A failure withdraws the fix (`new_text` is None, the message says why); the
+    outcome is in `job.confirmation`. None when there is nothing to confirm, or the job was
+    cancelled meanwhile."""
+    report = job.report
+    winner = report.winner if report is not None else None
+    if job.parts:
+        current, content = job.request.text, job.fixed_text
+    elif report is not None and winner is not None:
+        current, content = report.current, winner.content
+    else:
+        current, content = "", None
+    if content is None:
+        job.confirmation = ""
+        return None
+    check = engine.confirm_content(job.request.rel_path, current, content, job.cancel_event)
+    if job.cancel_event.is_set():
+        return None
+    if report is not None and winner is not None and not job.parts:
+        report.confirmation = {"id": winner.id, **check.to_json()}
+    if check.status == "fail":
+        job.confirmation = "failed"
+        if job.parts:
+            job.fixed_text = None
+        elif report is not None:
+            withdraw(report, check)
+        job.message = (
+            f"gauntlet: the fix was withdrawn: the full covering tests fail on it ({check.reason})"
+        )
+    elif check.status == "pass":
+        job.confirmation = f"confirmed on {check.details.get('total', 0)} tests"
+    else:
+        job.confirmation = ""
+    return check
 
 
 def finding_diagnostics(findings: Sequence[Finding]) -> list[DiagnosticInfo]:

@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -22,11 +22,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from gauntlet import __version__
-from gauntlet.graders.select import Engine, withdraw
+from gauntlet.graders.select import Engine
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
 from gauntlet.server.edits import document_edit
-from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, run_job
+from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, confirm_job, run_job
 from gauntlet.server.prompts import DiagnosticInfo
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, resolve_endpoint
 from gauntlet.server.report import candidates_markdown, warn_job_left_out
@@ -353,9 +353,7 @@ class GauntletServer(LanguageServer):
             await run_job(job, engine, lambda: self.make_proposer(timeout), on_progress)
             if job.state == "done" and job.new_text is not None:
                 job.confirmation = "running"
-                task = asyncio.get_running_loop().create_task(self._confirm(job, engine))
-                self.background.add(task)
-                task.add_done_callback(self.background.discard)
+                self.in_background(self._confirm(job, engine))
             # Between requests the CPU is free: warm the test runners for the next job.
             engine.prewarm()
         except asyncio.CancelledError:
@@ -378,50 +376,25 @@ class GauntletServer(LanguageServer):
             job.done.set()
 
     async def _confirm(self, job: Job, engine: Engine) -> None:
-        """Run every covering test on the offered fix (fix-all: on the file with every region's
-        fix), off the request's critical path: the job graded each candidate on the tests that
-        run its change. A failure withdraws the fix."""
-        report = job.report
-        winner = report.winner if report is not None else None
-        if job.parts:
-            current, content = job.request.text, job.fixed_text
-        elif winner is not None and report is not None:
-            current, content = report.current, winner.content
-        else:
-            current, content = "", None
-        if content is None:
-            job.confirmation = ""
-            return
+        """Confirm the offered fix on every covering test (jobs.confirm_job), off the request's
+        critical path; a failure withdraws it and says so."""
         try:
-            check = await asyncio.to_thread(
-                engine.confirm_content,
-                job.request.rel_path,
-                current,
-                content,
-                job.cancel_event,
-            )
+            check = await asyncio.to_thread(confirm_job, job, engine)
         except Exception as exc:  # the fix stays offered as graded; the title says so
             log.warning("confirming %s failed", job.id, exc_info=True)
             job.confirmation = f"not confirmed: {exc}"
             return
-        if job.cancel_event.is_set():
+        if check is None:
             return
         if check.status == "fail":
-            job.confirmation = "failed"
-            if job.parts:
-                job.fixed_text = None
-            elif report is not None:
-                withdraw(report, check)
-            job.message = (
-                "gauntlet: the fix was withdrawn: the full covering tests fail on it "
-                f"({check.reason})"
-            )
             self.show(job.message, types.MessageType.Warning)
-        elif check.status == "pass":
-            job.confirmation = f"confirmed on {check.details.get('total', 0)} tests"
-        else:
-            job.confirmation = ""
         self.status(job, job.message or job.confirmation or job.state)
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task no request waits for; shutdown cancels it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     def stats(self) -> dict[str, Any]:
         """Counts for soak tests and bug reports: jobs by state, live tasks, threads, memory."""
