@@ -63,7 +63,6 @@ import argparse
 import ast
 import asyncio
 import difflib
-import hashlib
 import json
 import os
 import random
@@ -71,7 +70,6 @@ import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -87,6 +85,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import realfiles_plants as plants_mod  # noqa: E402
+import speedlib  # noqa: E402
 from realfiles_plants import KINDS, Plant  # noqa: E402
 
 from gauntlet.graders.select import Engine  # noqa: E402
@@ -187,45 +186,23 @@ PINS = (
 # -- files ---------------------------------------------------------------------------------------
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(pin: Pin, cache: Path) -> Path:
     """The pinned wheel, downloaded once; exits with a loud message on a hash mismatch."""
-    path = cache / pin.wheel
-    if not path.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            f"{pin.dist}=={pin.version}",
-            "--no-deps",
-            "--only-binary=:all:",
-            *PLATFORM_ARGS,
-            "-d",
-            str(cache),
-        ]
-        print(f"fetching {pin.dist}=={pin.version}: {shlex.join(command)}", flush=True)
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not path.is_file():
-            sys.exit(
-                f"realfiles: could not fetch {pin.wheel} (pip exit {done.returncode}):\n"
-                f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
-            )
-    actual = sha256(path)
-    if actual != pin.sha256:
-        sys.exit(
-            f"realfiles: SHA256 MISMATCH for {path}\n  expected {pin.sha256}\n  got      {actual}\n"
-            "The file is not the pinned release: delete it to fetch it again, or check the pin."
-        )
-    return path
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        f"{pin.dist}=={pin.version}",
+        "--no-deps",
+        "--only-binary=:all:",
+        *PLATFORM_ARGS,
+        "-d",
+        str(cache),
+    ]
+    return speedlib.fetch_pinned(
+        "realfiles", f"{pin.dist}=={pin.version}", command, cache / pin.wheel, pin.sha256
+    )
 
 
 def unpack(wheel: Path, into: Path) -> None:

@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
 import os
 import re
@@ -80,7 +79,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import realproj_plants as plants_mod  # noqa: E402
 import speedlib  # noqa: E402
 from realproj_plants import CandidateText, Plant  # noqa: E402
-from speedlib import NaiveRun, ToolRun, median, venv_exe  # noqa: E402
+from speedlib import NaiveRun, median, venv_exe  # noqa: E402
 
 from gauntlet.graders.select import Candidate, Engine, Report  # noqa: E402
 
@@ -129,46 +128,24 @@ def say(msg: str) -> None:
 # -- files ---------------------------------------------------------------------------------------
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(lib: Lib, cache: Path) -> Path:
     """The pinned sdist, downloaded once by name; exits on a hash mismatch."""
     folder = cache / "sdists"
-    path = folder / lib.sdist
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        command = [
-            venv_exe("python"),
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            f"{lib.name}=={lib.version}",
-            "-d",
-            str(folder),
-        ]
-        say(f"fetching {lib.name}=={lib.version}: {shlex.join(command)}")
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not path.is_file():
-            sys.exit(
-                f"realproj: could not fetch {lib.sdist} (pip exit {done.returncode}):\n"
-                f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
-            )
-    actual = sha256_file(path)
-    if actual != lib.sha256:
-        sys.exit(
-            f"realproj: SHA256 MISMATCH for {path}\n  expected {lib.sha256}\n  got      {actual}\n"
-            "The file is not the pinned release: delete it to fetch it again, or check the pin."
-        )
-    return path
+    command = [
+        venv_exe("python"),
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        f"{lib.name}=={lib.version}",
+        "-d",
+        str(folder),
+    ]
+    return speedlib.fetch_pinned(
+        "realproj", f"{lib.name}=={lib.version}", command, folder / lib.sdist, lib.sha256
+    )
 
 
 def unpack(sdist: Path, lib: Lib, into: Path) -> Path:
@@ -227,22 +204,9 @@ _SUMMARY = re.compile(r"\b(passed|failed|error|errors|no tests ran)\b")
 
 def run_suite(project: Path, python: Path, timeout_s: float) -> SuiteRun:
     argv = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE"]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            argv,
-            cwd=project,
-            env=speedlib.tool_env(),
-            capture_output=True,
-            timeout=timeout_s,
-            check=False,
-            start_new_session=True,
-        )
-    except subprocess.TimeoutExpired:
-        return SuiteRun(
-            False, -1, time.perf_counter() - t0, True, f"timed out after {timeout_s:.0f} s"
-        )
-    dt = time.perf_counter() - t0
+    proc, dt = speedlib.timed_run(argv, project, timeout_s)
+    if proc is None:
+        return SuiteRun(False, -1, dt, True, f"timed out after {timeout_s:.0f} s")
     lines = proc.stdout.decode(errors="replace").splitlines()
     summary = next((ln.strip("= ") for ln in reversed(lines) if _SUMMARY.search(ln)), "")
     failed = [ln.split(" ", 1)[1][:200] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
@@ -257,17 +221,8 @@ def with_text(project: Path, rel: str, text: str | None, into: Path) -> Path:
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(project, copy, symlinks=True)
     if text is not None:
-        target = copy / rel
-        target.write_text(text, encoding="utf-8")
-        # mypy trusts a cache entry whose path, size and whole-second mtime match: a candidate of
-        # the same size written in the same second as the last one would get its verdict. A time
-        # no earlier write had makes mypy hash the file.
-        stamp = next(_STAMPS)
-        os.utime(target, (stamp, stamp))
+        speedlib.write_candidate(copy / rel, text)
     return copy
-
-
-_STAMPS = itertools.count(1_000_000_000)
 
 
 class GroundTruth:
@@ -315,25 +270,6 @@ class GroundTruth:
 # -- naive pipeline ------------------------------------------------------------------------------
 
 
-def _tool(tool: str, argv: list[str], cwd: Path, timeout_s: float) -> ToolRun:
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=speedlib.tool_env(),
-            capture_output=True,
-            timeout=timeout_s,
-            check=False,
-            start_new_session=True,
-        )
-    except subprocess.TimeoutExpired:
-        return ToolRun(tool, False, time.perf_counter() - t0, -1, "timed out")
-    dt = time.perf_counter() - t0
-    out = (proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()
-    return ToolRun(tool, proc.returncode == 0, dt, proc.returncode, (out[-1] if out else "")[:160])
-
-
 def naive_check(
     lib: Lib,
     project: Path,
@@ -358,7 +294,7 @@ def naive_check(
     }
     for tool in speedlib.TOOLS:
         limit = timeout_s if tool == "pytest" else speedlib.TOOL_TIMEOUT_S
-        run.tools[tool] = _tool(tool, steps[tool], copy, limit)
+        run.tools[tool] = speedlib.run_tool(tool, steps[tool], copy, limit)
     run.total_s = time.perf_counter() - started
     return run
 

@@ -34,11 +34,15 @@ timed run, so the caller can check that both say the same.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -116,7 +120,11 @@ class NaiveRun:
         )
 
 
-def _run_tool(tool: str, argv: list[str], cwd: Path) -> ToolRun:
+def timed_run(
+    argv: list[str], cwd: Path, timeout_s: float
+) -> tuple[subprocess.CompletedProcess[bytes] | None, float]:
+    """Run a tool in `cwd` with the shared environment: its result (None when it ran past
+    `timeout_s`) and the seconds it took."""
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -124,14 +132,63 @@ def _run_tool(tool: str, argv: list[str], cwd: Path) -> ToolRun:
             cwd=cwd,
             env=tool_env(),
             capture_output=True,
-            timeout=TOOL_TIMEOUT_S,
+            timeout=timeout_s,
             check=False,
+            start_new_session=True,
         )
     except subprocess.TimeoutExpired:
-        return ToolRun(tool, False, time.perf_counter() - t0, -1, "timed out")
-    dt = time.perf_counter() - t0
+        return None, time.perf_counter() - t0
+    return proc, time.perf_counter() - t0
+
+
+def run_tool(tool: str, argv: list[str], cwd: Path, timeout_s: float = TOOL_TIMEOUT_S) -> ToolRun:
+    proc, dt = timed_run(argv, cwd, timeout_s)
+    if proc is None:
+        return ToolRun(tool, False, dt, -1, "timed out")
     out = (proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()
     return ToolRun(tool, proc.returncode == 0, dt, proc.returncode, (out[-1] if out else "")[:160])
+
+
+_STAMPS = itertools.count(1_000_000_000)
+"""mtimes for candidate files (2001 on): far from any real file's, and never the same twice."""
+
+
+def write_candidate(path: Path, text: str) -> None:
+    """Write a candidate over `path` with an mtime no earlier write had: mypy trusts a cache entry
+    whose path, size and whole-second mtime match, so a candidate of the same size written in the
+    same second as the last one would get its verdict; a fresh mtime makes mypy hash the file."""
+    path.write_text(text, encoding="utf-8")
+    stamp = next(_STAMPS)
+    os.utime(path, (stamp, stamp))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_pinned(bench: str, what: str, command: list[str], path: Path, sha256: str) -> Path:
+    """`path`, downloaded by `command` (a pip download into its folder) unless it is there;
+    `bench` exits with a loud message when it cannot be had or is not the pinned file."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"fetching {what}: {shlex.join(command)}", flush=True)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not path.is_file():
+            sys.exit(
+                f"{bench}: could not fetch {path.name} (pip exit {done.returncode}):\n"
+                f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
+            )
+    actual = sha256_file(path)
+    if actual != sha256:
+        sys.exit(
+            f"{bench}: SHA256 MISMATCH for {path}\n  expected {sha256}\n  got      {actual}\n"
+            "The file is not the pinned release: delete it to fetch it again, or check the pin."
+        )
+    return path
 
 
 def naive_check(
@@ -162,7 +219,7 @@ def naive_check(
             "pytest": [venv_exe("python"), "-m", "pytest", "-q"],
         }
         for tool in TOOLS:
-            run.tools[tool] = _run_tool(tool, steps[tool], copy)
+            run.tools[tool] = run_tool(tool, steps[tool], copy)
         run.total_s = time.perf_counter() - started
     return run
 
@@ -173,9 +230,6 @@ class NaivePipeline:
     `scratch` holds the fixed-path copy and mypy's cache; call `prime()` (untimed by the caller's
     choice) to fill the cache from the project as it is, as an earlier run of the script would have.
     """
-
-    STAMP0 = 1_000_000_000
-    """The first mtime a candidate gets (2001): far from any real file's."""
 
     def __init__(
         self,
@@ -193,7 +247,6 @@ class NaivePipeline:
         self.cache = scratch / "mypy-cache"
         self.cold_cache = scratch / "mypy-cold-cache"
         self.cold_mypy = cold_mypy
-        self._stamp = self.STAMP0
 
     def prime(self) -> NaiveRun:
         """The pipeline on the project as it is: mypy's cache then holds the whole project."""
@@ -206,11 +259,7 @@ class NaivePipeline:
         # copy2 keeps the other files' mtimes, so mypy's cache entries for them stay fresh.
         shutil.copytree(self.project, self.copy)
         if text is not None:
-            path = self.copy / self.target
-            path.write_text(text, encoding="utf-8")
-            # An mtime no earlier candidate had: mypy hashes the file instead of trusting it.
-            self._stamp += 1
-            os.utime(path, (self._stamp, self._stamp))
+            write_candidate(self.copy / self.target, text)
         run.copy_s = time.perf_counter() - started
         steps = {
             "ruff": [venv_exe("ruff"), "check", "--no-cache", "."],
@@ -219,13 +268,13 @@ class NaivePipeline:
             "pytest": [venv_exe("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         }
         for tool in TOOLS:
-            run.tools[tool] = _run_tool(tool, steps[tool], self.copy)
+            run.tools[tool] = run_tool(tool, steps[tool], self.copy)
         run.total_s = time.perf_counter() - started
         if self.cold_mypy:
             # Outside the timed run: the same copy through mypy with an empty cache.
             shutil.rmtree(self.cold_cache, ignore_errors=True)
             argv = [venv_exe("mypy"), "--cache-dir", str(self.cold_cache)]
-            run.cold_mypy = _run_tool("mypy", argv, self.copy)
+            run.cold_mypy = run_tool("mypy", argv, self.copy)
         return run
 
 
