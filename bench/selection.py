@@ -1,9 +1,12 @@
-"""Selection benchmark: how often does selection pick a correct candidate?
+"""Selection benchmark: how often does selection pick a correct candidate, at every noise level?
 
-For every task (bench/tasks), seed and untrusted-test count, tasklib draws N candidates with a
-per-task correctness rate and T model-written untrusted tests (a share of them encoding a
-misreading of the spec, a few broken). The selector picks one candidate; the hidden cases say
-whether it is correct.
+For every task (bench/tasks), seed, noise level and untrusted-test count, tasklib draws N
+candidates with a per-task correctness rate and T model-written untrusted tests: at the "clean"
+level most tests are right, a share encodes a misreading of the spec and a few are broken; the
+noisier levels ("noisy", "real", "harsh") add tests whose expected value is simply wrong and more
+broken ones, and make right samples rarer, up to what real samples of a code model look like
+(tests that error for every candidate, right candidates passing a median of 0 of 10 tests; see
+tasklib.NOISE). The selector picks one candidate; the hidden cases say whether it is correct.
 
 Selectors:
   gauntlet        (default) runs `gauntlet select --workspace W --file solution.py
@@ -16,27 +19,33 @@ Selectors:
                   tests' inputs and pick the largest cluster (lowest index on ties).
   random          a seeded uniform pick.
 
-Columns, per test count: selection pass@1 (none selected counts as wrong); random pass@1 (mean
-correctness over the N candidates); oracle (some candidate is correct); CodeT on the same pass
-matrix (group candidates by the exact set of tests they pass, score = |passed| * sqrt(|group|),
-best group wins, ties to the lowest candidate index, pick its lowest-index member); gap closed
-= (sel - random) / (oracle - random), on the means.
+Columns, per test count, noise level and split: selection pass@1 (none selected counts as wrong);
+CodeT on the same pass matrix (group candidates by the exact set of tests they pass, score =
+|passed| * sqrt(|group|), best group wins, ties to the lowest candidate index, pick its
+lowest-index member); random pass@1 (mean correctness over the N candidates); oracle (some
+candidate is correct); gap closed = (sel - random) / (oracle - random), on the means. The script
+exits 1 when selection is below CodeT's rule on any row.
 
-Adaptive N (gauntlet only): candidates are fed in batches of 2 (c0..c1, c0..c3, ...) through
-repeated select calls, stopping at the first report whose report["adaptive"]["stop"] is true
-(the rule, report["adaptive"]["rule"], is printed with the figures). When the first N never
-satisfy the rule (the candidates disagree), sampling goes on past N in batches of 2 up to
---max-n: the extra samples come from tasklib.draw_more (same task, same correctness rate and
-mistakes; the first N are always the fixed-N draw). Token cost = (sum of consumed candidate
-lengths + sum of test lengths) / 4, against fixed N; also the candidates' share alone (the part
-N controls; every test is asked either way), tokens per verified edit (runs where something was
-selected) and per correct edit, and the runs where adaptive N lost (or won) against fixed N,
-with the wrong pick's kind.
+Ablations (gauntlet only): the ranking (graders/rank.py) is replayed in this process on the
+evidence in each report, once with every signal (it must reproduce gauntlet's pick; the count is
+printed) and once with each signal left out (rank.SIGNALS). `--save DIR` keeps every report;
+`--replay DIR` ranks saved reports again with this checkout's ranking, without gauntlet calls.
+
+Adaptive N (gauntlet only, when --max-n is above --n): candidates are fed in batches of 2 (c0..c1,
+c0..c3, ...) through repeated select calls, stopping at the first report whose
+report["adaptive"]["stop"] is true (the rule, report["adaptive"]["rule"], is printed with the
+figures). When the first N never satisfy the rule (the candidates disagree), sampling goes on past
+N in batches of 2 up to --max-n: the extra samples come from tasklib.draw_more (same task, same
+correctness rate and mistakes; the first N are always the fixed-N draw). Token cost = (sum of
+consumed candidate lengths + sum of test lengths) / 4, against fixed N; also the candidates' share
+alone (the part N controls; every test is asked either way), tokens per verified edit (runs where
+something was selected) and per correct edit, and the runs where adaptive N lost (or won) against
+fixed N, with the wrong pick's kind.
 
 Usage: python bench/selection.py [--split test|dev|all] [--tests 10,40] [--n 10] [--max-n 16]
-       [--seeds 3]
+       [--seeds 3] [--noise clean,noisy,real,harsh] [--save DIR | --replay DIR]
        [--selector gauntlet|codet|reference-free|random] [--gauntlet PATH] [--jobs 2]
-       [--test-style assert|pytest] [--only NAME,...] [--json-out FILE]
+       [--test-style assert|pytest] [--only NAME,...] [--list-lost] [--json-out FILE]
 """
 
 from __future__ import annotations
@@ -66,6 +75,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tasklib
 
+from gauntlet.graders import rank
+from gauntlet.graders.findings import Check
+
 REPO = Path(__file__).resolve().parent.parent
 GAUNTLET_TIMEOUT = 600.0
 NOT_REPORTED = "adaptive: not reported by gauntlet select"
@@ -80,6 +92,7 @@ class Run:
     split: str
     seed: int
     tests: int
+    noise: str
     correct: list[bool]
     kinds: list[str]
     selected: int | None
@@ -90,6 +103,14 @@ class Run:
     seconds: float = 0.0
     adaptive: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    ablations: dict[str, int | None] = field(default_factory=dict)
+    """Signal left out -> the candidate the ranking picks without it (replayed from the report)."""
+    replayed: int | None = None
+    """The pick of the ranking replayed in this process with every signal: gauntlet's own pick
+    unless the report and the ranking disagree."""
+    stats: dict[str, Any] = field(default_factory=dict)
+    """What the pass matrix looked like: tests that error for every candidate, right
+    candidates' passes, whether a right candidate's pass set is the most common one."""
 
     @property
     def sel_ok(self) -> bool:
@@ -229,23 +250,26 @@ class Bench:
         self.gauntlet = gauntlet
         self.cache = Cache()
 
-    def evaluate(self, task: tasklib.Task, seed: int, counts: list[int]) -> list[Run]:
-        """All test counts of one task and seed."""
-        cands = tasklib.draw_candidates(task, seed, self.args.n)
+    def evaluate(
+        self, task: tasklib.Task, seed: int, counts: list[int], noise: str = "clean"
+    ) -> list[Run]:
+        """All test counts of one task, seed and noise level."""
+        cands = tasklib.draw_candidates(task, seed, self.args.n, noise)
         correct = [self._correct(task, c.content) for c in cands]
         more: list[tasklib.Candidate] = []
         if self.args.selector == "gauntlet" and self.args.max_n > self.args.n:
-            more = tasklib.draw_more(task, seed, self.args.n, self.args.max_n - self.args.n)
+            more = tasklib.draw_more(task, seed, self.args.n, self.args.max_n - self.args.n, noise)
         more_correct = [self._correct(task, c.content) for c in more]
         outputs: dict[str, list[tuple[str, str]]] = {}
         runs = []
         for count in counts:
-            tests = tasklib.make_tests(task, seed, count, outputs, self.args.test_style)
+            tests = tasklib.make_tests(task, seed, count, outputs, self.args.test_style, noise)
             run = Run(
                 task["name"],
                 task["split"],
                 seed,
                 count,
+                noise,
                 correct,
                 [c.kind for c in cands],
                 None,
@@ -262,6 +286,34 @@ class Bench:
                 self._select_local(run, task, cands, tests)
             runs.append(run)
         return runs
+
+    def replay(self, path: Path) -> Run:
+        """One run from a saved report (--save): the ranking of this checkout, no gauntlet call."""
+        saved = json.loads(path.read_text())
+        cands = [
+            tasklib.Candidate(c["id"], c["content"], c["correct"], c["kind"])
+            for c in saved["cands"]
+        ]
+        run = Run(
+            saved["task"],
+            saved["split"],
+            saved["seed"],
+            saved["tests"],
+            saved["noise"],
+            [bool(c) for c in saved["correct"]],
+            [c.kind for c in cands],
+            None,
+            None,
+            saved["wrong_expect_tests"],
+            saved["broken_tests"],
+        )
+        run.extra = saved.get("extra", {})
+        report = saved["report"]
+        run.codet = codet_pick(report_matrix(report, cands))
+        replay_ranking(run, report, cands, saved["stub"])
+        # The pick is this checkout's ranking of the evidence gauntlet graded.
+        run.selected = run.replayed
+        return run
 
     def _correct(self, task: tasklib.Task, content: str) -> bool:
         return self.cache.get(
@@ -285,7 +337,10 @@ class Bench:
         picked = report.get("selected")
         run.selected = ids.index(picked) if picked in ids else None
         run.codet = codet_pick(report_matrix(report, cands))
-        if isinstance(report.get("adaptive"), dict):
+        replay_ranking(run, report, cands, task["stub"])
+        if self.args.save:
+            save_run(Path(self.args.save), run, report, cands, task["stub"])
+        if isinstance(report.get("adaptive"), dict) and more:
             run.adaptive = adaptive_run(self.gauntlet, task, cands, tests, report, more)
             picked_ad = run.adaptive["selected"]
             run.adaptive["correct"] = (
@@ -331,6 +386,106 @@ class Bench:
                 for c in cands
             ]
             run.selected = cluster_pick(vectors)
+
+
+DETAIL_KEYS = frozenset({"status", "reason", "findings", "gate", "duration_s"})
+
+
+def verified_evidence(
+    report: dict[str, Any], cands: list[tasklib.Candidate]
+) -> tuple[list[rank.Evidence], int]:
+    """The ranking's inputs rebuilt from a report's JSON: the verified candidates' evidence, in
+    the report's order, and how many candidates were valid (parsed, changed something)."""
+    content = {c.id: c.content for c in cands}
+    evidence = []
+    valid = 0
+    for v in report.get("candidates", []):
+        checks_json = v.get("checks", {})
+        if not v.get("unchanged") and checks_json.get("syntax", {}).get("status") == "pass":
+            valid += 1
+        if not v.get("verified") or v.get("unchanged") or v.get("id") not in content:
+            continue
+        checks = {
+            name: Check(
+                status=c["status"],
+                findings=tuple(c.get("findings", [])),
+                details={k: val for k, val in c.items() if k not in DETAIL_KEYS},
+            )
+            for name, c in checks_json.items()
+        }
+        evidence.append(rank.evidence_of(v["id"], content[v["id"]], checks))
+    return evidence, valid
+
+
+def replay_ranking(
+    run: Run, report: dict[str, Any], cands: list[tasklib.Candidate], stub: str
+) -> None:
+    """The ranking replayed on the report's evidence: with every signal (the sanity check that
+    replay reproduces gauntlet's pick) and with each signal left out (the ablations)."""
+    evidence, valid = verified_evidence(report, cands)
+    ids = [c.id for c in cands]
+
+    def pick(without: tuple[str, ...]) -> int | None:
+        ranked = rank.rank(stub, evidence, total_valid=valid or 1, without=without)
+        return ids.index(ranked[0].id) if ranked else None
+
+    run.replayed = pick(())
+    run.ablations = {signal: pick((signal,)) for signal in rank.SIGNALS}
+    run.stats = matrix_stats(report, cands, run.correct)
+
+
+def matrix_stats(
+    report: dict[str, Any], cands: list[tasklib.Candidate], correct: list[bool]
+) -> dict[str, Any]:
+    """How noisy the untrusted tests were, as the issue measured it on real samples."""
+    by_id = {c.get("id"): c for c in report.get("candidates", []) if isinstance(c, dict)}
+    rows = [
+        (by_id.get(c.id, {}).get("checks", {}).get("untrusted_tests", {}).get("results") or {})
+        for c in cands
+    ]
+    tests = sorted({t for r in rows for t in r})
+    all_error = sum(
+        1 for t in tests if all(r.get(t) not in (None, "pass", "fail") for r in rows if r)
+    )
+    passed = [frozenset(t for t, s in r.items() if s == "pass") for r in rows]
+    sizes = Counter(passed)
+    right_sets = {p for p, ok in zip(passed, correct, strict=True) if ok}
+    largest = max(sizes.values()) if sizes else 0
+    return {
+        "tests": len(tests),
+        "all_error": all_error,
+        "right_passes": [len(p) for p, ok in zip(passed, correct, strict=True) if ok],
+        "right_largest": bool(right_sets) and any(sizes[p] == largest for p in right_sets),
+    }
+
+
+def save_run(
+    directory: Path,
+    run: Run,
+    report: dict[str, Any],
+    cands: list[tasklib.Candidate],
+    stub: str,
+) -> None:
+    """Keep what replay needs: the candidates, their labels and gauntlet's report."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{run.task}.s{run.seed}.t{run.tests}.{run.noise}.json"
+    record = {
+        "task": run.task,
+        "split": run.split,
+        "seed": run.seed,
+        "tests": run.tests,
+        "noise": run.noise,
+        "correct": run.correct,
+        "wrong_expect_tests": run.wrong_expect_tests,
+        "broken_tests": run.broken_tests,
+        "extra": run.extra,
+        "stub": stub,
+        "cands": [
+            {"id": c.id, "content": c.content, "correct": c.correct, "kind": c.kind} for c in cands
+        ],
+        "report": report,
+    }
+    (directory / name).write_text(json.dumps(record))
 
 
 def adaptive_run(
@@ -379,8 +534,14 @@ def _gap(sel: float, rnd: float, ora: float) -> str:
     return f"{(sel - rnd) / (ora - rnd):6.1%}" if ora - rnd > 1e-9 else "   n/a"
 
 
-def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
+def _ok(run: Run, pick: int | None) -> bool:
+    return pick is not None and run.correct[pick]
+
+
+def print_tables(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    """Print the figures; returns the rows where gauntlet is below CodeT's rule."""
     counts = sorted({r.tests for r in runs})
+    noises = [n for n in tasklib.NOISE if any(r.noise == n for r in runs)]
     splits = sorted({r.split for r in runs})
     groups = [(s, [r for r in runs if r.split == s]) for s in splits]
     if len(splits) > 1:
@@ -388,35 +549,90 @@ def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
     print(
         f"selector={args.selector} n={args.n} seeds={args.seeds} tasks={len({r.task for r in runs})}"
     )
-    print(
-        f"{'tests':<5} {'split':>5} {'runs':>5} {'select':>7} {'random':>7} {'oracle':>7} "
-        f"{'codet':>7} {'gap(sel)':>8} {'gap(codet)':>10} {'misread':>7} {'bad-exp':>7} {'errors':>6}"
+    below: list[str] = []
+    signals = [s for s in rank.SIGNALS if any(s in r.ablations for r in runs)]
+    header = (
+        f"{'tests':<5} {'noise':>6} {'split':>5} {'runs':>5} {'select':>7} {'codet':>7} "
+        f"{'random':>7} {'oracle':>7} {'gap(sel)':>8} {'gap(codet)':>10} {'errors':>6}"
     )
+    print(header)
     for count in counts:
-        for name, group in groups:
-            rs = [r for r in group if r.tests == count]
-            sel = _mean([r.sel_ok for r in rs])
-            rnd = _mean([r.random_rate for r in rs])
-            ora = _mean([r.oracle for r in rs])
-            cdt = _mean([r.codet_ok for r in rs])
-            bad = _mean([r.wrong_expect_tests / r.tests for r in rs])
-            misread = _mean([r.extra["misread_share"] for r in rs])
-            errors = sum(bool(r.error) for r in rs)
+        for noise in noises:
+            for name, group in groups:
+                rs = [r for r in group if r.tests == count and r.noise == noise]
+                if not rs:
+                    continue
+                sel = _mean([r.sel_ok for r in rs])
+                rnd = _mean([r.random_rate for r in rs])
+                ora = _mean([r.oracle for r in rs])
+                cdt = _mean([r.codet_ok for r in rs])
+                errors = sum(bool(r.error) for r in rs)
+                print(
+                    f"{count:<5} {noise:>6} {name:>5} {len(rs):>5} {sel:7.3f} {cdt:7.3f} "
+                    f"{rnd:7.3f} {ora:7.3f} {_gap(sel, rnd, ora):>8} {_gap(cdt, rnd, ora):>10} "
+                    f"{errors:>6}"
+                )
+                if args.selector == "gauntlet" and sel < cdt - 1e-9:
+                    below.append(f"T={count} noise={noise} split={name}: {sel:.3f} < {cdt:.3f}")
+    if signals:
+        print("\nablations: pass@1 of the ranking replayed with one signal left out")
+        print(
+            f"{'tests':<5} {'noise':>6} {'split':>5} {'all':>7} "
+            + " ".join(f"{'-' + s:>8}" for s in signals)
+        )
+        for count in counts:
+            for noise in noises:
+                for name, group in groups:
+                    rs = [r for r in group if r.tests == count and r.noise == noise and r.ablations]
+                    if not rs:
+                        continue
+                    full = _mean([_ok(r, r.replayed) for r in rs])
+                    cells = " ".join(
+                        f"{_mean([_ok(r, r.ablations.get(s)) for r in rs]):8.3f}" for s in signals
+                    )
+                    print(f"{count:<5} {noise:>6} {name:>5} {full:7.3f} {cells}")
+        if args.replay:
+            print(f"select: this checkout's ranking of the reports saved in {args.replay}")
+        else:
+            mismatched = [r for r in runs if r.ablations and r.replayed != r.selected]
+            replayed = sum(1 for r in runs if r.ablations)
             print(
-                f"{count:<5} {name:>5} {len(rs):>5} {sel:7.3f} {rnd:7.3f} {ora:7.3f} {cdt:7.3f} "
-                f"{_gap(sel, rnd, ora):>8} {_gap(cdt, rnd, ora):>10} {misread:7.1%} {bad:7.1%} {errors:>6}"
+                f"replay reproduced gauntlet's pick in {replayed - len(mismatched)} of {replayed} "
+                "runs"
             )
-    lost = [r for r in runs if r.oracle and not r.sel_ok]
-    kinds = Counter("none selected" if r.selected is None else r.kinds[r.selected] for r in lost)
+    print("\nnoise as drawn (from the pass matrices)")
     print(
-        f"\nselection lost {len(lost)} of {sum(r.oracle for r in runs)} solvable runs: "
-        + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
+        f"{'noise':>6} {'all-error tests':>15} {'right passes (median)':>21} {'right set most common':>21}"
     )
+    for noise in noises:
+        rs = [r for r in runs if r.noise == noise and r.stats]
+        if not rs:
+            continue
+        tests_total = sum(r.stats["tests"] for r in rs)
+        all_error = sum(r.stats["all_error"] for r in rs)
+        passes = sorted(p for r in rs for p in r.stats["right_passes"])
+        solvable = [r for r in rs if r.oracle]
+        common = _mean([bool(r.stats["right_largest"]) for r in solvable])
+        median = passes[len(passes) // 2] if passes else float("nan")
+        print(f"{noise:>6} {all_error / max(1, tests_total):15.1%} {median:21} {common:21.1%}")
+    print()
+    for noise in noises:
+        rs = [r for r in runs if r.noise == noise]
+        lost = [r for r in rs if r.oracle and not r.sel_ok]
+        kinds = Counter(
+            "none selected" if r.selected is None else r.kinds[r.selected] for r in lost
+        )
+        print(
+            f"{noise}: selection lost {len(lost)} of {sum(r.oracle for r in rs)} solvable runs: "
+            + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
+        )
+    lost = [r for r in runs if r.oracle and not r.sel_ok] if args.list_lost else []
     for r in lost:
         what = "none selected" if r.selected is None else f"c{r.selected} ({r.kinds[r.selected]})"
         right = sum(r.correct)
         print(
-            f"  {r.task:<24} seed {r.seed} T={r.tests:<3} picked {what}; {right}/{len(r.correct)} "
+            f"  {r.task:<24} seed {r.seed} T={r.tests:<3} {r.noise:<6} picked {what}; "
+            f"{right}/{len(r.correct)} "
             f"right{'; ' + r.error if r.error else ''}"
         )
     failed = [r for r in runs if r.error]
@@ -425,11 +641,14 @@ def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
     print()
     if args.selector != "gauntlet":
         print(f"adaptive: needs gauntlet select (selector={args.selector})")
-        return
+        return below
+    if args.max_n <= args.n:
+        print(f"adaptive: not measured (--max-n {args.max_n} is not above --n {args.n})")
+        return below
     adaptive = [r for r in runs if r.adaptive is not None]
     if not adaptive:
         print(NOT_REPORTED)
-        return
+        return below
     for count in counts:
         rs = [r for r in adaptive if r.tests == count]
         ad = [cast(dict[str, Any], r.adaptive) for r in rs]
@@ -470,6 +689,7 @@ def print_tables(runs: list[Run], args: argparse.Namespace) -> None:
     rules = {str((r.adaptive or {}).get("rule", "")) for r in adaptive} - {""}
     for rule in sorted(rules):
         print(f"adaptive rule: {rule}")
+    return below
 
 
 def _ratio(a: float, b: float) -> str:
@@ -492,8 +712,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-n",
         type=int,
-        default=16,
-        help="adaptive N samples past --n up to this many while candidates disagree",
+        default=0,
+        help="measure adaptive N, sampling past --n up to this many while candidates disagree "
+        "(off unless above --n)",
+    )
+    parser.add_argument(
+        "--noise",
+        default=",".join(tasklib.NOISE),
+        help=f"comma-separated noise levels of the drawn samples ({', '.join(tasklib.NOISE)})",
+    )
+    parser.add_argument(
+        "--list-lost", action="store_true", help="list every solvable run selection got wrong"
+    )
+    parser.add_argument("--save", default="", help="keep every run's report in this folder")
+    parser.add_argument(
+        "--replay",
+        default="",
+        help="no gauntlet calls: rank the reports saved in this folder with this checkout",
     )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
@@ -511,20 +746,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", default="", help="write every run as JSON lines here")
     args = parser.parse_args(argv)
     counts = [int(x) for x in args.tests.split(",") if x.strip()]
-    tasks = tasklib.load_tasks(args.split)
-    if args.only:
-        tasks = [t for t in tasks if t["name"] in args.only.split(",")]
-    gauntlet = find_gauntlet(args.gauntlet) if args.selector == "gauntlet" else None
-    bench = Bench(args, gauntlet)
-    units = [(t, s) for t in tasks for s in range(args.seeds)]
+    noises = [x.strip() for x in args.noise.split(",") if x.strip()]
+    unknown = [x for x in noises if x not in tasklib.NOISE]
+    if unknown:
+        parser.error(f"unknown noise level {unknown[0]!r}: choose from {', '.join(tasklib.NOISE)}")
     start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda u: bench.evaluate(u[0], u[1], counts), units))
-    runs = [r for rs in results for r in rs]
+    if args.replay:
+        bench = Bench(args, None)
+        paths = sorted(Path(args.replay).glob("*.json"))
+        if not paths:
+            parser.error(f"no saved reports in {args.replay}")
+        runs = [bench.replay(p) for p in paths]
+        runs = [
+            r
+            for r in runs
+            if r.noise in noises
+            and r.tests in counts
+            and (args.split == "all" or r.split == args.split)
+            and (not args.only or r.task in args.only.split(","))
+        ]
+        units: list[tuple[tasklib.Task, int, str]] = []
+    else:
+        tasks = tasklib.load_tasks(args.split)
+        if args.only:
+            tasks = [t for t in tasks if t["name"] in args.only.split(",")]
+        gauntlet = find_gauntlet(args.gauntlet) if args.selector == "gauntlet" else None
+        bench = Bench(args, gauntlet)
+        units = [(t, s, noise) for noise in noises for t in tasks for s in range(args.seeds)]
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(lambda u: bench.evaluate(u[0], u[1], counts, u[2]), units))
+        runs = [r for rs in results for r in rs]
     if args.json_out:
         Path(args.json_out).write_text("".join(json.dumps(r.__dict__) + "\n" for r in runs))
-    print_tables(runs, args)
-    print(f"\n({len(units)} task-seeds in {time.monotonic() - start:.0f}s)")
+    below = print_tables(runs, args)
+    print(
+        f"\n({len(units) or len(runs)} {'task-seeds' if units else 'runs replayed'} in "
+        f"{time.monotonic() - start:.0f}s)"
+    )
+    if below:
+        print("FAIL: selection below CodeT's rule on the same pass matrices:")
+        for line in below:
+            print(f"  {line}")
+        return 1
     return 0
 
 

@@ -38,6 +38,43 @@ ZERO_RIGHT_SHARE = 0.07  # plus the natural zeros of low rates: about 10% of tas
 BROKEN_TEST_SHARE = 0.05
 PER_CALL_SECONDS = 2.0
 
+
+@dataclass(frozen=True)
+class Noise:
+    """How far the drawn samples are from clean: the share of broken tests (they error for every
+    candidate), of tests whose expected value comes from a misreading of the spec, of tests whose
+    expected value is simply wrong (a garbled value that no implementation returns), and how often
+    a sample is right (small right groups)."""
+
+    name: str
+    broken: float
+    misread: tuple[float, float]
+    """A per-draw share, uniform in this range."""
+    garbled: tuple[float, float]
+    """A per-draw share, uniform in this range."""
+    rate_skew: float
+    """Weight of a correctness-rate bucket b is b * (1 - b) ** (1 + rate_skew): 0 is symmetric
+    around one half; larger values favour tasks where few samples are right."""
+    odd: float = 0.0
+    """The share of tests that call the function outside its spec (None for one argument), where
+    right samples may well differ from each other (one raises TypeError, another returns)."""
+
+
+NOISE = {
+    n.name: n
+    for n in (
+        # The draws this benchmark always had: tests mostly right, a quarter misread.
+        Noise("clean", BROKEN_TEST_SHARE, (0.1, 0.4), (0.0, 0.0), 0.0),
+        Noise("noisy", 0.10, (0.1, 0.3), (0.2, 0.5), 1.0, 0.05),
+        # As measured on real samples of a code model on function-writing tasks: 15% of the tests
+        # error for every candidate, right candidates pass a median of 0 to 1 test in ten (on
+        # many tasks the tests are nearly all wrong), right samples are a minority.
+        Noise("real", 0.15, (0.0, 0.3), (0.45, 0.95), 2.0, 0.1),
+        Noise("harsh", 0.20, (0.0, 0.2), (0.7, 1.0), 3.0, 0.1),
+    )
+}
+"""Noise levels, cleanest first; every level is reported (bench/selection.py --noise)."""
+
 _RUNNER = r"""
 import ast, json, os, signal, sys
 
@@ -116,7 +153,8 @@ class UntrustedTest:
     args: str
     """repr() of the argument list."""
     belief: str
-    """"reference", "misreading" (expected value from a wrong belief) or "broken"."""
+    """"reference", "misreading" (expected value from a wrong belief), "garbled" (a wrong value
+    no belief explains), "odd" (a call outside the spec) or "broken"."""
     expects_wrong: bool
     """The expected value differs from the reference's (always false for broken tests)."""
 
@@ -226,26 +264,35 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(":".join(str(p) for p in parts))
 
 
-def draw_candidates(task: Task, seed: int, n: int = 10) -> list[Candidate]:
+def draw_candidates(task: Task, seed: int, n: int = 10, noise: str = "clean") -> list[Candidate]:
     """N candidates with a per-task correctness rate; at least one is always wrong."""
-    return _draw(task, seed, n)[0]
+    return _draw(task, seed, n, noise)[0]
 
 
-def draw_more(task: Task, seed: int, n: int, extra: int) -> list[Candidate]:
+def draw_more(task: Task, seed: int, n: int, extra: int, noise: str = "clean") -> list[Candidate]:
     """`extra` further samples after `draw_candidates(task, seed, n)`: ids c<n>.., the same
     correctness rate and the same dominant mistakes, drawn independently (no wrong one is
     forced). The first n of a longer run are always the fixed-N draw."""
-    _, rate, wrongs = _draw(task, seed, n)
-    rng = _rng(task["name"], seed, "more", n)
+    _, rate, wrongs = _draw(task, seed, n, noise)
+    rng = _rng(task["name"], seed, "more", n, *_tag(noise))
     return [_sample(task, rng, f"c{n + i}", rng.random() < rate, wrongs) for i in range(extra)]
 
 
-def _draw(task: Task, seed: int, n: int) -> tuple[list[Candidate], float, list[dict[str, Any]]]:
-    rng = _rng(task["name"], seed, "candidates")
+def _tag(noise: str) -> tuple[str, ...]:
+    """Extra seed parts: none for "clean", so its draws are the ones this benchmark always made."""
+    return () if noise == "clean" else (noise,)
+
+
+def _draw(
+    task: Task, seed: int, n: int, noise: str = "clean"
+) -> tuple[list[Candidate], float, list[dict[str, Any]]]:
+    level = NOISE[noise]
+    rng = _rng(task["name"], seed, "candidates", *_tag(noise))
     if rng.random() < ZERO_RIGHT_SHARE:
         rate = 0.0
     else:
-        rate = rng.choices(RATE_BUCKETS, weights=[b * (1 - b) for b in RATE_BUCKETS])[0]
+        weights = [b * (1 - b) ** (1 + level.rate_skew) for b in RATE_BUCKETS]
+        rate = rng.choices(RATE_BUCKETS, weights=weights)[0]
     n_right = min(sum(rng.random() < rate for _ in range(n)), n - 1)
     # Models err consistently: a Zipf-like weight over a per-draw order of the wrong variants
     # makes one or two mistakes dominate, as repeated samples of one model do.
@@ -288,19 +335,24 @@ def make_tests(
     count: int,
     cache: dict[str, list[tuple[str, str]]] | None = None,
     style: str = "assert",
+    noise: str = "clean",
 ) -> list[UntrustedTest]:
-    """`count` untrusted tests: most expect the reference's value, a share a misreading's.
+    """`count` untrusted tests: most expect the reference's value, a share a misreading's, and
+    at the noisier levels a share a garbled value (see NOISE).
 
     style "assert" writes a module-level assert (the select contract's format); "pytest" wraps
     it in a `test_<id>` function. The draw is the same for both styles.
     """
     cache = {} if cache is None else cache
-    rng = _rng(task["name"], seed, "tests", count)
+    level = NOISE[noise]
+    rng = _rng(task["name"], seed, "tests", count, *_tag(noise))
     fname = task["function"]
     all_args = [repr(a) for a in task["inputs"]]
     reference = _outputs_cached(cache, task["reference"], task, all_args)
     misreadings = [_outputs_cached(cache, m, task, all_args) for m in task["test_misreadings"]]
-    misread_share = rng.uniform(0.1, 0.4)
+    misread_share = rng.uniform(*level.misread)
+    # The clean level draws exactly what this benchmark always drew.
+    garbled_share = rng.uniform(*level.garbled) if noise != "clean" else 0.0
     order = rng.sample(range(len(all_args)), min(count, len(all_args)))
     while len(order) < count:
         order.append(rng.randrange(len(all_args)))
@@ -313,31 +365,112 @@ def make_tests(
             raise ValueError(f"{task['name']}: reference fails on input {args}")
         belief = "reference"
         draw = rng.random()
-        if draw < BROKEN_TEST_SHARE:
-            variant = rng.randrange(3)
-            if variant == 0:
-                imported, assertion = f"from solution import {fname}", f"assert {call} == expected"
-            elif variant == 1:
-                imported, assertion = (
-                    f"from solutions import {fname}",
-                    f"assert {call} == {expected}",
-                )
-            else:
-                imported = f"from solution import {fname}_impl"
-                assertion = f"assert {fname}_impl({args[1:-1]}) == {expected}"
+        if draw < level.broken:
+            kinds = 3 if noise == "clean" else 4
+            imported, assertion = _broken(rng, kinds, fname, call, args, expected)
             code = _render(imported, assertion, style, f"t{i}")
             tests.append(UntrustedTest(f"t{i}", code, args, "broken", False))
             continue
-        if misreadings and draw < BROKEN_TEST_SHARE + misread_share:
+        if level.odd and rng.random() < level.odd:
+            # Outside the spec: one argument None, the expected value a guess.
+            values = list(ast.literal_eval(args))
+            if values:
+                values[rng.randrange(len(values))] = None
+                odd_args = repr(values)
+                call = f"{fname}({odd_args[1:-1]})"
+                code = _render(
+                    f"from solution import {fname}", f"assert {call} == {expected}", style, f"t{i}"
+                )
+                tests.append(UntrustedTest(f"t{i}", code, odd_args, "odd", False))
+                continue
+        if misreadings and draw < level.broken + misread_share:
             m_status, m_value = rng.choice(misreadings)[idx]
             if m_status == "ok":
                 belief, expected = "misreading", m_value
+        elif draw < level.broken + misread_share + garbled_share:
+            wrong_value = garble(expected, rng)
+            if wrong_value is not None:
+                belief, expected = "garbled", wrong_value
         code = _render(
             f"from solution import {fname}", f"assert {call} == {expected}", style, f"t{i}"
         )
-        wrong = belief == "misreading" and expected != reference[idx][1]
+        wrong = belief != "reference" and expected != reference[idx][1]
         tests.append(UntrustedTest(f"t{i}", code, args, belief, wrong))
     return tests
+
+
+def _broken(
+    rng: random.Random, kinds: int, fname: str, call: str, args: str, expected: str
+) -> tuple[str, str]:
+    """A test that errors for every candidate, as models write them: an undefined name, a module
+    that does not exist, a helper that is not there, a placeholder left for the reader."""
+    variant = rng.randrange(kinds)
+    if variant == 0:
+        return f"from solution import {fname}", f"assert {call} == expected"
+    if variant == 1:
+        return f"from solutions import {fname}", f"assert {call} == {expected}"
+    if variant == 2:
+        return (
+            f"from solution import {fname}_impl",
+            f"assert {fname}_impl({args[1:-1]}) == {expected}",
+        )
+    return f"from solution import {fname}", f"assert _____ == {call}"
+
+
+def garble(expected: str, rng: random.Random) -> str | None:
+    """A plausible but wrong expected value, as a model that computed it by hand writes one: a
+    number off by a little, a flipped boolean, a collection with one element lost or added, a
+    string with a character changed. None when the value cannot be garbled."""
+    try:
+        value = ast.literal_eval(expected)
+    except (ValueError, SyntaxError):
+        return None
+    wrong = _garble_value(value, rng)
+    if wrong is None:
+        return None
+    text = repr(wrong)
+    return None if text == expected else text
+
+
+def _garble_value(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + rng.choice([-2, -1, 1, 2])
+    if isinstance(value, float):
+        return round(value * rng.choice([0.5, 1.5, 2.0]) + rng.choice([-1.0, 1.0]), 6)
+    if value is None:
+        return rng.choice([0, False, []])
+    if isinstance(value, str):
+        if not value:
+            return rng.choice([" ", "a"])
+        at = rng.randrange(len(value))
+        swap = "x" if value[at] != "x" else "y"
+        return value[:at] + rng.choice([swap, "", value[at] * 2]) + value[at + 1 :]
+    if isinstance(value, list | tuple):
+        items = list(value)
+        if items and rng.random() < 0.5:
+            del items[rng.randrange(len(items))]
+        elif items:
+            at = rng.randrange(len(items))
+            inner = _garble_value(items[at], rng)
+            items[at] = inner if inner is not None else items[at]
+            if inner is None:
+                items.append(items[at])
+        else:
+            items = [0]
+        return type(value)(items)
+    if isinstance(value, dict):
+        if not value:
+            return {"": 0}
+        key = rng.choice(sorted(value, key=repr))
+        rest = {k: v for k, v in value.items() if k != key}
+        inner = _garble_value(value[key], rng)
+        return rest if inner is None or rng.random() < 0.5 else {**rest, key: inner}
+    if isinstance(value, set | frozenset):
+        items = sorted(value, key=repr)
+        return type(value)(items[1:]) if items else type(value)({0})
+    return None
 
 
 def make_workspace(task: Task, directory: Path) -> Path:

@@ -1,14 +1,32 @@
 """Ranking verified candidates: evidence first (tests fixed, agreement on untrusted tests), then risk.
 
-Agreement runs both ways over consensus sets rather than raw pass counts. Candidates that behaved
-alike on every untrusted test (same outputs, same exception types, same outcomes; see
-differential.py) form one behaviour group, and each group is a hypothesis "this behaviour is the
-right one". A group's prior grows with its size (independent samples that agree); each untrusted
-test that it passes multiplies its odds by (1 - e) / e, where e, the share of wrong tests, is
-estimated from the tests the likely groups fail; a test's credibility in turn is the posterior
-mass of the groups that pass it. A few wrong tests therefore cost the right group a few factors,
-while the votes of its members and the rest of the tests keep it on top. Static findings and risk
-only break ties between candidates whose evidence is equal.
+Selection weighs two kinds of agreement at once, as CodeT's dual agreement does: samples that
+agree with each other, and tests that agree with samples. Candidates that behaved alike on every
+untrusted test (same outputs, same outcomes, an exception being an exception whatever its type;
+see differential.py) form one behaviour group, and each group is a hypothesis: "its members are
+the right samples and the tests it passes are the right tests". Two models score the hypotheses
+and their log-posteriors are weighed together (a product of experts):
+
+- the consensus model (as B4 does) asks how well a hypothesis explains the whole pass matrix,
+  every unknown rate integrated out under a Beta prior: how many samples are right (a large
+  group is more plausible than a lone sample), how many informative tests are right, how often
+  the other, wrong, samples pass the right tests (often) and the wrong ones (rarely: a wrong
+  test that many other samples pass says the tests are right and the hypothesis is not);
+- the credibility model alternates between groups and tests (EM): a test is as credible as the
+  groups that pass it, and the share of wrong tests it learns sets what one more passed test is
+  worth. Where the tests agree with each other it trusts them more; where most tests fail for
+  every candidate (their expected values are wrong) it trusts them less.
+
+A test that errors for every candidate, or that no verified candidate passes, favours no
+candidate; only the second kind (it ran, and failed for all) tells the credibility model that the
+tests are unreliable. So the votes of a large group outweigh a few tests when the tests are
+unreliable, and many tests that only one behaviour passes outweigh the votes of a common mistake.
+Behaviour that contradicts the function's return annotation costs a group a fixed amount. Project
+tests fixed come before all of it; probes, static findings and risk only order the members of a
+group and break ties. Each signal can be left out (`rank(..., without=...)`) to measure what it
+contributes; bench/selection.py prints the ablations. The Prior's values were tuned on the dev
+split of bench/tasks at every noise level, and checked against CodeT's rule on pass matrices of a
+world written apart from it (tests/test_rank.py).
 """
 
 from __future__ import annotations
@@ -16,7 +34,8 @@ from __future__ import annotations
 import ast
 import difflib
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,15 +50,38 @@ from gauntlet.graders.findings import Check
 
 from . import pyast
 
-SIZE_PRIOR = 1.5
-"""A group's prior odds grow as size ** SIZE_PRIOR."""
-TYPE_PENALTY = 2.0
-"""Log-odds against a group whose outputs contradict the function's return annotation."""
-WRONG_TESTS_PRIOR = (1.0, 4.0)
-"""Pseudo-counts (wrong, right) of the share of wrong tests: a first guess of 0.2 that a handful
-of tests can move but not pin to 0 or 1."""
-ROUNDS = 10
-"""EM rounds between group posteriors and the wrong-test share; it settles in a few."""
+SIGNALS = ("fixed", "votes", "tests", "outputs", "types", "probes", "static", "risk")
+"""What ranking weighs, each of which an ablation can switch off: project tests fixed, the size
+of a consensus set (its votes), the untrusted tests' passes, agreement on the tests' outputs
+inside a set, outputs that contradict the return annotation, agreement on probe inputs, new
+static findings, risk."""
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The two models' parameters: Beta pseudo-counts (a, b) of the rates the consensus model
+    integrates out, the credibility model's, and how the two are weighed."""
+
+    right_samples: tuple[float, float] = (8.0, 1.0)
+    """The share of samples that are right: favours large groups."""
+    right_tests: tuple[float, float] = (32.0, 1.0)
+    """The share of informative tests that are right."""
+    pass_right: tuple[float, float] = (4.0, 1.0)
+    """How often a wrong sample passes a right test."""
+    pass_wrong: tuple[float, float] = (1.0, 64.0)
+    """How often a wrong sample passes a wrong test: rarely."""
+    type_penalty: float = 2.0
+    """Log-odds against a group whose outputs contradict the function's return annotation."""
+    size_weight: float = 1.0
+    """The credibility model: a group's prior odds grow as size ** size_weight."""
+    wrong_tests: tuple[float, float] = (1.0, 4.0)
+    """The credibility model: pseudo-counts (wrong, right) of the share of wrong tests, a first
+    guess of 0.2 that a handful of tests can move but not pin to 0 or 1."""
+    credibility: float = 0.7
+    """The weight of the credibility model in the posterior; the consensus model has the rest."""
+
+
+PRIOR = Prior()
 
 
 @dataclass(frozen=True)
@@ -106,49 +148,164 @@ def evidence_of(id: str, content: str, checks: Mapping[str, Check]) -> Evidence:
         tests_total=int(tdet.get("total", 0)),
         untrusted=results,
         soft_findings=soft,
-        behaviour=behaviour_of(results, outputs, fixed),
+        behaviour=behaviour_of(results, {t: _raised(o) for t, o in outputs.items()}, fixed),
         outputs=outputs,
         probes=probes,
         untested=tests is None or tests.status != "pass",
     )
 
 
-def groups_of(evidence: Sequence[Evidence]) -> list[Group]:
-    return group_by_behaviour((e.id, e.behaviour, e.passed) for e in evidence)
+_EXCEPTION = re.compile(r"!(?!timeout\b)\w+")
+
+
+def _raised(output: str) -> str:
+    """A test's outputs with every exception type the same: two samples that both refuse an
+    input agree on it, whichever exception they raise (right samples differ there most, on
+    inputs outside the spec)."""
+    return _EXCEPTION.sub("!raised", output)
+
+
+def groups_of(evidence: Sequence[Evidence], by_outputs: bool = True) -> list[Group]:
+    """Behaviour groups, largest first; without `by_outputs`, candidates are grouped by the
+    tests they pass (and the project tests they fix) alone, as CodeT groups them."""
+    return group_by_behaviour(
+        (e.id, e.behaviour if by_outputs else _pass_key(e), e.passed) for e in evidence
+    )
+
+
+def _pass_key(e: Evidence) -> tuple[object, ...]:
+    return (tuple(sorted(e.passed)), e.behaviour[-1])
+
+
+def informative_tests(groups: Sequence[Group]) -> frozenset[str]:
+    """The untrusted tests some verified candidate passes. The rest (a test that errors for every
+    candidate, a test whose expected value no candidate produces) say nothing about which
+    candidate is right."""
+    return frozenset(t for g in groups for t in g.passed)
+
+
+def consensus_scores(
+    groups: Sequence[Group],
+    bad_types: Sequence[bool] = (),
+    prior: Prior = PRIOR,
+    without: Collection[str] = (),
+) -> list[float]:
+    """Per group, the log-probability of the pass matrix if that group were the right one.
+
+    With k of the N samples in the group and y of the U informative tests passed by it, the
+    other samples passing p1 of their (N - k) * y cells on those tests and p0 of their
+    (N - k) * (U - y) cells on the rest: log B(k + a, N - k + b) for the samples, plus
+    log B(y + a, U - y + b) for the tests, plus log B(p1 + a, cells - p1 + b) for each kind of
+    cell, each with its own Prior pseudo-counts (log B is the log of the Beta function: the
+    rates are integrated out). "votes" off drops the first term, "tests" off the rest.
+    """
+    if not groups:
+        return []
+    bad = list(bad_types) or [False] * len(groups)
+    n = sum(g.size for g in groups)
+    tests = informative_tests(groups)
+    scores = []
+    for g, is_bad in zip(groups, bad, strict=True):
+        score = 0.0
+        if "votes" not in without:
+            score += _log_beta(g.size, n - g.size, prior.right_samples)
+        if "tests" not in without and tests:
+            right = g.passed & tests
+            others = [h for h in groups if h is not g]
+            p1 = sum(h.size * len(h.passed & right) for h in others)
+            p0 = sum(h.size * len((h.passed & tests) - right) for h in others)
+            cells1 = (n - g.size) * len(right)
+            cells0 = (n - g.size) * (len(tests) - len(right))
+            score += _log_beta(len(right), len(tests) - len(right), prior.right_tests)
+            score += _log_beta(p1, cells1 - p1, prior.pass_right)
+            score += _log_beta(p0, cells0 - p0, prior.pass_wrong)
+        if is_bad and "types" not in without:
+            score -= prior.type_penalty
+        scores.append(score)
+    return scores
+
+
+CREDIBILITY_ROUNDS = 10
+"""EM rounds between group posteriors and the wrong-test share; it settles in a few."""
+
+
+def credibility_scores(
+    groups: Sequence[Group],
+    bad_types: Sequence[bool] = (),
+    prior: Prior = PRIOR,
+    without: Collection[str] = (),
+    failed_by_all: int = 0,
+) -> list[float]:
+    """Per group, its log-posterior in the credibility model, which alternates between groups
+    and tests (EM): a group's log-odds are size_weight * log(size) + passed * log((1 - e) / e),
+    then every informative test's credibility is the posterior mass of the groups that pass it,
+    and e, the share of wrong tests, is the share of them that are not credible, smoothed by
+    wrong_tests. Where the tests agree with each other it trusts them more than the consensus
+    model does; where they do not, it trusts them less."""
+    if not groups:
+        return []
+    bad = list(bad_types) or [False] * len(groups)
+    tests = informative_tests(groups)
+    counts = [0 if "tests" in without else len(g.passed & tests) for g in groups]
+    size_weight = 0.0 if "votes" in without else prior.size_weight
+    base = [
+        size_weight * math.log(g.size)
+        - (prior.type_penalty if b and "types" not in without else 0.0)
+        for g, b in zip(groups, bad, strict=True)
+    ]
+    a_wrong, a_right = prior.wrong_tests
+    wrong = a_wrong / (a_wrong + a_right)
+    logits = base
+    for _ in range(CREDIBILITY_ROUNDS):
+        weight = math.log((1.0 - wrong) / wrong)
+        logits = [b + weight * c for b, c in zip(base, counts, strict=True)]
+        post = _softmax(logits)
+        credible = sum(p * c for p, c in zip(post, counts, strict=True))
+        wrong = (len(tests) + failed_by_all - credible + a_wrong) / (
+            len(tests) + failed_by_all + a_wrong + a_right
+        )
+    return _log_softmax(logits)
 
 
 def posteriors(
     groups: Sequence[Group],
     bad_types: Sequence[bool] = (),
-    size_prior: float = SIZE_PRIOR,
-    type_penalty: float = TYPE_PENALTY,
+    prior: Prior = PRIOR,
+    without: Collection[str] = (),
+    failed_by_all: int = 0,
 ) -> list[float]:
-    """P(group g is the right behaviour), alternating between groups and tests (EM).
-
-    Each round: a group's log-odds are size_prior * log(size) + passed * log((1 - e) / e), less
-    type_penalty when its outputs contradict the return annotation; then every test's
-    credibility is the posterior mass of the groups that pass it, and e is the share of the
-    tests (those some group passes) that are not credible, smoothed by WRONG_TESTS_PRIOR.
-    Tests that every group passes, or none, weigh the same on every group.
-    """
+    """P(group g is the right behaviour | the pass matrix), one per group: the two models'
+    log-posteriors weighed by Prior.credibility (a product of experts), normalised."""
     if not groups:
         return []
-    bad = list(bad_types) or [False] * len(groups)
-    valid = {t for g in groups for t in g.passed}
-    counts = [len(g.passed) for g in groups]
-    prior = [
-        size_prior * math.log(g.size) - (type_penalty if b else 0.0)
-        for g, b in zip(groups, bad, strict=True)
-    ]
-    a_wrong, a_right = WRONG_TESTS_PRIOR
-    wrong = a_wrong / (a_wrong + a_right)
-    post = _softmax(prior)
-    for _ in range(ROUNDS):
-        weight = math.log((1.0 - wrong) / wrong)
-        post = _softmax([p + weight * c for p, c in zip(prior, counts, strict=True)])
-        credible = sum(p * c for p, c in zip(post, counts, strict=True))
-        wrong = (len(valid) - credible + a_wrong) / (len(valid) + a_wrong + a_right)
-    return post
+    consensus = _log_softmax(consensus_scores(groups, bad_types, prior, without))
+    credible = credibility_scores(groups, bad_types, prior, without, failed_by_all)
+    w = prior.credibility
+    return _softmax([w * c + (1.0 - w) * k for c, k in zip(credible, consensus, strict=True)])
+
+
+def failed_by_all(evidence: Sequence[Evidence]) -> int:
+    """Untrusted tests that ran and failed for every verified candidate: if any candidate is
+    right, each of them is a wrong test. They favour no candidate, but they say how far the
+    tests can be trusted. A test that errors for every candidate says neither."""
+    tests = {t for e in evidence for t in e.untrusted}
+    return sum(
+        1
+        for t in tests
+        if all(e.untrusted.get(t) != "pass" for e in evidence)
+        and any(e.untrusted.get(t) == "fail" for e in evidence)
+    )
+
+
+def _log_softmax(logits: Sequence[float]) -> list[float]:
+    top = max(logits)
+    total = math.log(sum(math.exp(x - top) for x in logits)) + top
+    return [x - total for x in logits]
+
+
+def _log_beta(hits: float, misses: float, pseudo: tuple[float, float]) -> float:
+    a, b = hits + pseudo[0], misses + pseudo[1]
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
 
 
 CRASHES = frozenset(
@@ -169,6 +326,23 @@ CRASHES = frozenset(
     }
 )
 """Exceptions that are accidents rather than a deliberate refusal (ValueError, the project's own)."""
+
+
+def output_agreement(evidence: Sequence[Evidence]) -> dict[str, int]:
+    """Per candidate of one consensus set: how many (untrusted test, other member) pairs returned
+    or raised what it did on that test's calls. Counted per test, so a member that differs from
+    the rest only where the spec says nothing (an input outside it) loses one pair, not its
+    place: the set's own majority behaviour, as MBR-exec picks it, made tolerant."""
+    return {
+        e.id: sum(
+            1
+            for o in evidence
+            if o is not e
+            for t, out in e.outputs.items()
+            if out and _raised(o.outputs.get(t, "")) == _raised(out)
+        )
+        for e in evidence
+    }
 
 
 def probe_agreement(evidence: Sequence[Evidence]) -> dict[str, tuple[int, int]]:
@@ -252,22 +426,39 @@ def risk_word(risk: float) -> str:
     return "low" if risk < 0.34 else "medium" if risk < 0.67 else "high"
 
 
-def rank(current: str, evidence: Sequence[Evidence], total_valid: int) -> list[Ranked]:
+def rank(
+    current: str,
+    evidence: Sequence[Evidence],
+    total_valid: int,
+    without: Collection[str] = (),
+    prior: Prior = PRIOR,
+) -> list[Ranked]:
     """Order verified candidates, best first.
 
-    Trusted evidence first (project tests fixed), then the behaviour group's posterior, then
-    agreement on the probes with the rest of the group; among candidates whose evidence is
-    equal, fewer new findings, then lower risk, then input order.
+    Trusted evidence first (project tests fixed), then the consensus set's posterior, then, in
+    the set, outputs that keep to the return annotation, then the candidates whose outputs on
+    the tests agree with more of the set, then
+    agreement on the probes with the rest of the set; among candidates whose evidence is
+    equal, fewer new findings, then lower risk, then input order. `without` names SIGNALS to
+    leave out (ablations).
     """
     if not evidence:
         return []
-    groups = groups_of(evidence)
+    unknown = set(without) - set(SIGNALS)
+    if unknown:
+        raise ValueError(f"unknown signals: {sorted(unknown)}")
+    # Consensus sets are the candidates that pass the same tests (and fix the same project
+    # tests): right samples that differ only where the spec says nothing stay one set of votes.
+    groups = groups_of(evidence, by_outputs=False)
     by_id = {e.id: e for e in evidence}
     bad = [any(by_id[m].bad_types for m in g.members) for g in groups]
-    post = posteriors(groups, bad)
+    post = posteriors(groups, bad, prior, without, failed_by_all(evidence))
     agree: dict[str, tuple[int, int]] = {}
+    mates: dict[str, int] = {}
     for g in groups:
-        agree.update(probe_agreement([by_id[m] for m in g.members]))
+        members = [by_id[m] for m in g.members]
+        agree.update(probe_agreement(members))
+        mates.update(output_agreement(members))
 
     group_of = {cid: (g, p) for g, p in zip(groups, post, strict=True) for cid in g.members}
     order = {e.id: i for i, e in enumerate(evidence)}
@@ -277,7 +468,8 @@ def rank(current: str, evidence: Sequence[Evidence], total_valid: int) -> list[R
         group, p = group_of[e.id]
         share = group.size / max(1, total_valid)
         risk = risk_of(current, e.content, share, e.untested)
-        score = 10.0 * e.tests_fixed + 5.0 * p - 0.01 * e.soft_findings - 0.001 * risk
+        fixed = 0 if "fixed" in without else e.tests_fixed
+        score = 10.0 * fixed + 5.0 * p - 0.01 * e.soft_findings - 0.001 * risk
         out.append(
             Ranked(
                 id=e.id,
@@ -290,13 +482,16 @@ def rank(current: str, evidence: Sequence[Evidence], total_valid: int) -> list[R
                 posterior=round(p, 4),
             )
         )
+        crashes, agreeing = (0, 0) if "probes" in without else agree[e.id]
         keys[e.id] = (
-            -e.tests_fixed,
+            -fixed,
             -round(p, 9),
-            agree[e.id][0],
-            -agree[e.id][1],
-            e.soft_findings,
-            risk,
+            1 if e.bad_types and "types" not in without else 0,
+            0 if "outputs" in without else -mates[e.id],
+            crashes,
+            -agreeing,
+            0 if "static" in without else e.soft_findings,
+            0.0 if "risk" in without else risk,
             order[e.id],
         )
     out.sort(key=lambda r: keys[r.id])

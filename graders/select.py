@@ -116,6 +116,8 @@ class Report:
     """The selected candidate on every covering test (see Engine.confirm_report), when asked."""
     left_out: dict[str, str] = field(default_factory=dict)
     """Static tools that cannot check the current file -> why; no candidate is graded by them."""
+    distinguish: dict[str, Any] = field(default_factory=dict)
+    """What asking the model to settle a split between the two best groups did, when considered."""
 
     @property
     def winner(self) -> Verdict | None:
@@ -130,6 +132,7 @@ class Report:
             "adaptive": self.adaptive_verdict().to_json(),
             "left_out": dict(self.left_out),
             **({"confirmation": self.confirmation} if self.confirmation else {}),
+            **({"distinguish": self.distinguish} if self.distinguish else {}),
         }
 
     def adaptive_verdict(self) -> Adaptive:
@@ -857,6 +860,20 @@ class Engine:
             )
             details["attempts"] = list(run.attempts)
         return Check(status, reason, gate=False, details=details, duration_s=run.duration_s)
+
+    def run_calls(
+        self, rel_path: str, content: str, calls: Sequence[tuple[str, str]]
+    ) -> tuple[list[str], str]:
+        """What each call (function name, repr of its argument list) returned or raised on
+        `content` as `rel_path`, in the sandbox: the untrusted-tests runner's probes, after one
+        empty test. Returns the outputs in call order ("" for a call that did not run) and why the
+        run failed ("" when it did not)."""
+        check = self._untrusted_check(rel_path, content, [UntrustedTest("calls", "")], calls)
+        outputs = [str(out) for out in check.details.get("probes", [])]
+        if check.status == "pass":
+            return outputs, ""
+        # The empty test fails only when the process died: a refused attempt says which.
+        return outputs, check.reason if "attempts" in check.details else "the run did not finish"
 
     def _rank(
         self, base: Baseline, verdicts: list[Verdict], untrusted: Sequence[UntrustedTest]

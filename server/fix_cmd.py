@@ -54,6 +54,12 @@ def add_parser(sub: Any) -> None:
         help="ask for this many more when the first candidates disagree (default 0: off)",
     )
     p.add_argument(
+        "--no-distinguish",
+        dest="distinguish",
+        action="store_false",
+        help="never ask the model to settle a split between the two best groups of candidates",
+    )
+    p.add_argument(
         "--cassette", help="replay model replies from this cassette instead of an endpoint"
     )
     p.add_argument(
@@ -120,6 +126,7 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
             max_tokens=Settings().max_tokens_per_job,
             max_reply_tokens=Settings().max_tokens,
             extra_candidates=args.extra_candidates,
+            distinguish=args.distinguish,
         )
         settings = Settings(base_url=args.base_url, model=args.model)
         config = _config(settings, args.candidates)

@@ -281,6 +281,7 @@ def code_action(
                     time_limit_s=s.automatic_timeout if kind == "fixall" else None,
                     early_stop=s.early_stop,
                     extra_candidates=s.extra_candidates,
+                    distinguish=s.distinguish,
                 ),
                 path,
             )

@@ -24,6 +24,12 @@ candidates that disagree), a job with `extraCandidates` > 0 asks the model once 
 candidates, graded (and stopped early) like the first N, within the job's token budget and time
 limit. Off by default: on the selection benchmark it buys 4 to 7 points of pass@1 (about 1 on the
 dev split) for a third more tokens, more per correct edit (README, "Selection").
+
+A split: when the ranked job's two best behaviour groups fixed the same project tests and the
+untrusted tests cannot tell them apart, a job with `distinguish` on asks the model once for inputs
+that separate them and for a judgement of their real outputs, asked twice with the order swapped
+(server/adjudicate.py); only a judgement given both times changes the selection. Its tokens count
+in the job's usage and budget, and the report says what it did (`Report.distinguish`).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from gauntlet.graders.select import (
     withdraw,
 )
 from gauntlet.graders.workspace import test_files, tests_for
+from gauntlet.server.adjudicate import settle_split
 from gauntlet.server.edit_blocks import ReplyError, apply_reply
 from gauntlet.server.prompts import (
     DiagnosticInfo,
@@ -108,6 +115,10 @@ class JobRequest:
     time_limit_s: float | None = None
     """A fix-all job stops trying further regions this long after it started, and offers
     what was verified by then."""
+    distinguish: bool = False
+    """When the two best behaviour groups are split (the untrusted tests cannot tell them apart),
+    ask the model once for inputs that separate them and to judge their outputs
+    (server/adjudicate.py)."""
 
 
 @dataclass
@@ -504,6 +515,9 @@ async def _run(
             await pending
             on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
     report = await asyncio.to_thread(grading.finish, untrusted, graded_only=stopped is not None)
+    if req.distinguish and untrusted and report.selected is not None:
+        decision = await settle_split(job, engine, report, untrusted, make_proposer, on_progress)
+        _add_usage(job.usage, decision.usage)
     job.report = report
     job.state = "done"
     if report.selected is not None:

@@ -21,6 +21,27 @@ def left_out_lines(report: Report) -> list[str]:
     ]
 
 
+def distinguish_line(report: Report) -> str | None:
+    """One line about a split between the two best groups and what asking the model did, e.g.
+    ``split between c2 and c5 (tests could not tell): model's 4 inputs, 3 differ; judge chose c5
+    twice: selected instead of c2 (412 tokens)``; None when there was no split."""
+    data = report.distinguish
+    between = data.get("between")
+    if not between:
+        return None
+    why = str(data.get("why", ""))
+    why = "tests could not tell" if why.startswith("the tests could not tell") else why
+    line = f"split between {between[0]} and {between[1]} ({why}): "
+    inputs = data.get("inputs") or []
+    if inputs:
+        line += f"model's {len(inputs)} inputs, {data.get('differing', 0)} differ; "
+    line += str(data.get("reason", ""))
+    tokens, cost = int(data.get("tokens", 0)), float(data.get("cost", 0.0))
+    if tokens:
+        line += f" ({tokens} tokens" + (f", cost {cost:.4f})" if cost else ")")
+    return line
+
+
 def _reports(job: Job) -> list[Report]:
     reports = [job.report] if job.report is not None else []
     for part in job.parts:
@@ -67,6 +88,9 @@ def candidates_markdown(job: Job) -> str:
     if report is None:
         return "\n".join(lines) + "\n"
     lines.append(f"- sandbox: {'isolated' if report.isolated else 'not isolated'}")
+    split = distinguish_line(report)
+    if split:
+        lines.append(f"- {split}")
     lines += [f"- {line}" for line in left_out_lines(report)]
     order = sorted(report.verdicts, key=lambda v: (v.rank is None, v.rank or 0, v.id))
     for v in order:
@@ -130,7 +154,9 @@ def candidates_table(job: Job) -> str:
     )
     if report is None:
         return head + (f"\n{job.message}" if job.message else "")
-    lines = [head, f"{'rank':>4}  {'id':<6} {'verified':<8} {'score':>6} {'risk':>5}  summary"]
+    split = distinguish_line(report)
+    lines = [head, *([split] if split else [])]
+    lines.append(f"{'rank':>4}  {'id':<6} {'verified':<8} {'score':>6} {'risk':>5}  summary")
     for v in sorted(report.verdicts, key=lambda v: (v.rank is None, v.rank or 0, v.id)):
         rank = str(v.rank) if v.rank is not None else "-"
         lines.append(

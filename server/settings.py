@@ -70,6 +70,12 @@ SCHEMA: tuple[Setting, ...] = (
         "When the first N candidates disagree (the adaptive rule does not hold), ask for this many more in one batch, within the job's token budget; 0: off.",
         minimum=0,
     ),
+    Setting(
+        "distinguish",
+        "boolean",
+        True,
+        "When the two best groups of verified candidates behave differently and the model-written tests cannot tell them apart, ask the model once for inputs that separate them and to judge the outputs (twice, the order swapped; only the same answer both times changes the choice), within the job's token budget.",
+    ),
     Setting("temperature", "number", 0.8, "Sampling temperature of candidate requests.", minimum=0),
     Setting(
         "maxTokens",
@@ -173,6 +179,7 @@ class Settings:
     tests: int = 12
     early_stop: bool = True
     extra_candidates: int = 0
+    distinguish: bool = True
     temperature: float = 0.8
     max_tokens: int = 1024
     use_n_parameter: bool = True

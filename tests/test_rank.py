@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from gauntlet.graders.differential import (
     probes_from_tests,
 )
 from gauntlet.graders.findings import Check
-from gauntlet.graders.rank import Evidence, adaptive, evidence_of, groups_of, rank
+from gauntlet.graders.rank import SIGNALS, Evidence, adaptive, evidence_of, groups_of, rank
 from gauntlet.graders.select import Baseline, Engine, Report, Verdict
 from gauntlet.graders.untrusted_tests import module_names, output_signature
 
@@ -34,10 +35,12 @@ def ev(
     outputs: dict[str, str] | None = None,
     probes: tuple[str, ...] = (),
     fixed: int = 0,
+    errored: tuple[str, ...] = (),
 ) -> Evidence:
-    """A verified candidate that passed `passed` of `tests`; by default its outputs are just
-    whether it passed, so equal pass sets are equal behaviour."""
+    """A verified candidate that passed `passed` of `tests` (and errored on `errored`); by
+    default its outputs are just whether it passed, so equal pass sets are equal behaviour."""
     results = {t: ("pass" if t in passed else "fail") for t in tests}
+    results.update({t: "error" for t in errored})
     outs = outputs if outputs is not None else {t: f"f={t in passed}" for t in tests}
     checks = {
         "tests": Check("pass", gate=True, details={"fixed": [f"t::{i}" for i in range(fixed)]}),
@@ -324,3 +327,125 @@ def test_output_signatures_keep_the_type_mark_when_hashed() -> None:
     assert module_names("src/pkg/__init__.py") == ["src.pkg", "pkg"]
     assert module_names("calc/core.py") == ["calc.core", "core"]
     assert module_names("notes.txt") == []
+
+
+def test_six_agreeing_samples_beat_three_that_pass_one_more_test() -> None:
+    # Real model tests are mostly wrong: six right samples agree with each other and pass 2 of
+    # 10 tests, a mistake made three times passes 3 (tests that expect the mistake), the last
+    # sample passes nothing. CodeT's rule picks the six; so must the ranking.
+    tests = [f"t{i}" for i in range(10)]
+    evidence = [ev(f"right{i}", {"t0", "t1"}, tests) for i in range(6)]
+    evidence += [ev(f"wrong{i}", {"t2", "t3", "t4"}, tests) for i in range(3)]
+    evidence.append(ev("other", set(), tests))
+    assert winner(evidence).startswith("right")
+
+
+def test_tests_that_error_for_every_candidate_carry_nothing() -> None:
+    tests = ["t0", "t1", "t2"]
+    broken = ("b0", "b1", "b2")
+    plain = [ev(f"a{i}", {"t0"}, tests) for i in range(3)] + [ev("b", {"t1", "t2"}, tests)]
+    noisy = [ev(f"a{i}", {"t0"}, tests, errored=broken) for i in range(3)]
+    noisy.append(ev("b", {"t1", "t2"}, tests, errored=broken))
+    assert [(r.id, r.posterior) for r in rank(CURRENT, noisy, total_valid=4)] == [
+        (r.id, r.posterior) for r in rank(CURRENT, plain, total_valid=4)
+    ]
+
+
+def test_tests_every_candidate_fails_favour_nobody_but_lower_trust_in_tests() -> None:
+    # Tests whose expected value no candidate returns say the tests are unreliable: the votes of
+    # the larger set count for more, and no candidate gains or loses a test.
+    tests = ["t0", "t1", "t2"]
+    evidence = [ev(f"a{i}", {"t0"}, tests) for i in range(3)] + [ev("b", {"t1", "t2"}, tests)]
+    garbled = [*tests, "g0", "g1", "g2", "g3", "g4", "g5"]
+    more = [ev(f"a{i}", {"t0"}, garbled) for i in range(3)] + [ev("b", {"t1", "t2"}, garbled)]
+    p_before = {r.id: r.posterior for r in rank(CURRENT, evidence, total_valid=4)}
+    p_after = {r.id: r.posterior for r in rank(CURRENT, more, total_valid=4)}
+    assert p_after["a0"] > p_before["a0"]
+    assert [r.untrusted_passed for r in rank(CURRENT, more, total_valid=4)] == [
+        r.untrusted_passed for r in rank(CURRENT, evidence, total_valid=4)
+    ]
+
+
+def test_samples_that_raise_different_exceptions_still_agree() -> None:
+    # On an input outside the spec one right sample raises TypeError, another AttributeError:
+    # both refuse it, and they stay one group of votes.
+    tests = ["t0", "odd"]
+    evidence = [
+        ev("r1", {"t0"}, tests, {"t0": "f=1", "odd": "f!TypeError"}),
+        ev("r2", {"t0"}, tests, {"t0": "f=1", "odd": "f!AttributeError"}),
+        ev("w", {"t0"}, tests, {"t0": "f=1", "odd": "f=0"}),
+    ]
+    assert [g.members for g in groups_of(evidence)] == [("r1", "r2"), ("w",)]
+
+
+def test_every_signal_can_be_left_out_and_unknown_ones_are_refused() -> None:
+    tests = ["t0"]
+    evidence = [ev("a", {"t0"}, tests), ev("b", set(), tests)]
+    for signal in SIGNALS:
+        assert rank(CURRENT, evidence, total_valid=2, without=(signal,))
+    with pytest.raises(ValueError, match="unknown signals"):
+        rank(CURRENT, evidence, total_valid=2, without=("magic",))
+
+
+def _codet(passed: list[frozenset[str]]) -> int:
+    groups: dict[frozenset[str], list[int]] = {}
+    for i, p in enumerate(passed):
+        groups.setdefault(p, []).append(i)
+    return max(groups.items(), key=lambda g: (len(g[0]) * math.sqrt(len(g[1])), -g[1][0]))[1][0]
+
+
+def _simulated(rng: random.Random, reliability: float) -> tuple[list[Evidence], list[bool], int]:
+    """One pass matrix from a world written apart from bench/tasks: N = 10 samples, some right,
+    the rest one of three mistakes (one far more common), each mistake agreeing with the right
+    output on a share of the inputs; T = 10 tests, each right with probability `reliability`,
+    else garbled (nobody passes), broken (errors) or expecting the common mistake's output."""
+    n, t = 10, 10
+    rate = rng.uniform(0.1, 0.7)
+    right = [rng.random() < rate for _ in range(n)]
+    right[rng.randrange(n)] = True
+    agree = [[rng.random() < rng.uniform(0.3, 0.9) for _ in range(t)] for _ in range(3)]
+    mistake = [rng.choices(range(3), weights=[6, 2, 1])[0] for _ in range(n)]
+    tests = [f"t{j}" for j in range(t)]
+    kinds = [
+        "right" if rng.random() < reliability else rng.choice(["garbled", "broken", "misread"])
+        for _ in range(t)
+    ]
+
+    def output(i: int, j: int) -> str:
+        if right[i] or agree[mistake[i]][j]:
+            return f"f=R{j}"
+        return f"f=M{mistake[i]}.{j}"
+
+    evidence = []
+    for i in range(n):
+        results = {}
+        for j, kind in enumerate(kinds):
+            out = output(i, j)
+            expected = {"right": f"f=R{j}", "misread": output_of_mistake(agree, j)}.get(kind)
+            results[tests[j]] = (
+                "error" if kind == "broken" else "pass" if out == expected else "fail"
+            )
+        outs = {tests[j]: output(i, j) for j in range(t)}
+        checks = {
+            "tests": Check("pass", gate=True),
+            "untrusted_tests": Check("fail", details={"results": results, "outputs": outs}),
+        }
+        evidence.append(evidence_of(f"c{i}", f"def f(x):\n    return {i}\n", checks))
+    passed = [e.passed for e in evidence]
+    return evidence, right, _codet(passed)
+
+
+def output_of_mistake(agree: list[list[bool]], j: int) -> str:
+    return f"f=R{j}" if agree[0][j] else f"f=M0.{j}"
+
+
+@pytest.mark.parametrize("reliability", [0.1, 0.3, 0.6, 0.9])
+def test_never_below_codets_rule_on_simulated_pass_matrices(reliability: float) -> None:
+    rng = random.Random(f"codet-floor-{reliability}")
+    ours = codet = 0
+    for _ in range(400):
+        evidence, right, codet_pick = _simulated(rng, reliability)
+        pick = rank(CURRENT, evidence, total_valid=len(evidence))[0].id
+        ours += right[int(pick[1:])]
+        codet += right[codet_pick]
+    assert ours >= codet, (ours, codet)

@@ -23,6 +23,7 @@ export const SETTINGS = {
   tests: { type: 'integer', default: 12 },
   earlyStop: { type: 'boolean', default: true },
   extraCandidates: { type: 'integer', default: 0 },
+  distinguish: { type: 'boolean', default: true },
   temperature: { type: 'number', default: 0.8 },
   maxTokens: { type: 'integer', default: 1024 },
   useNParameter: { type: 'boolean', default: true },

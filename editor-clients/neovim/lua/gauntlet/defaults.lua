@@ -8,6 +8,7 @@ return {
   tests = 12,
   earlyStop = true,
   extraCandidates = 0,
+  distinguish = true,
   temperature = 0.8,
   maxTokens = 1024,
   useNParameter = true,
