@@ -1,32 +1,35 @@
-"""Ranking verified candidates: evidence first (tests fixed, agreement on untrusted tests), then risk.
+"""Ranking verified candidates: project tests first, then the dual agreement of samples and tests.
 
 Selection weighs two kinds of agreement at once, as CodeT's dual agreement does: samples that
-agree with each other, and tests that agree with samples. Candidates that behaved alike on every
-untrusted test (same outputs, same outcomes, an exception being an exception whatever its type;
-see differential.py) form one behaviour group, and each group is a hypothesis: "its members are
-the right samples and the tests it passes are the right tests". Two models score the hypotheses
-and their log-posteriors are weighed together (a product of experts):
+agree with each other, and tests that agree with samples. Candidates that pass the same untrusted
+tests (and fix the same project tests) form a consensus set, and each set is a hypothesis: "its
+members are the right samples and the tests it passes are the right tests". Two models score the
+hypotheses and their log-posteriors are weighed together (a product of experts):
 
 - the consensus model (as B4 does) asks how well a hypothesis explains the whole pass matrix,
-  every unknown rate integrated out under a Beta prior: how many samples are right (a large
-  group is more plausible than a lone sample), how many informative tests are right, how often
-  the other, wrong, samples pass the right tests (often) and the wrong ones (rarely: a wrong
-  test that many other samples pass says the tests are right and the hypothesis is not);
-- the credibility model alternates between groups and tests (EM): a test is as credible as the
-  groups that pass it, and the share of wrong tests it learns sets what one more passed test is
-  worth. Where the tests agree with each other it trusts them more; where most tests fail for
-  every candidate (their expected values are wrong) it trusts them less.
+  every unknown rate integrated out under a Beta prior: how many samples are right (a large set
+  is more plausible than a lone sample), how many informative tests are right, how often the
+  other, wrong, samples pass the right tests (often) and the wrong ones (rarely: a wrong test
+  that many other samples pass says the tests are right and the hypothesis is not);
+- the credibility model alternates between sets and tests (EM): a test is as credible as the
+  sets that pass it, and the share of wrong tests it learns sets what one more passed test is
+  worth (never less than nothing). Where the tests agree with each other it trusts them more;
+  where most tests fail for every candidate (their expected values are wrong) it trusts them
+  less.
 
 A test that errors for every candidate, or that no verified candidate passes, favours no
 candidate; only the second kind (it ran, and failed for all) tells the credibility model that the
-tests are unreliable. So the votes of a large group outweigh a few tests when the tests are
-unreliable, and many tests that only one behaviour passes outweigh the votes of a common mistake.
-Behaviour that contradicts the function's return annotation costs a group a fixed amount. Project
-tests fixed come before all of it; probes, static findings and risk only order the members of a
-group and break ties. Each signal can be left out (`rank(..., without=...)`) to measure what it
-contributes; bench/selection.py prints the ablations. The Prior's values were tuned on the dev
-split of bench/tasks at every noise level, and checked against CodeT's rule on pass matrices of a
-world written apart from it (tests/test_rank.py).
+tests are unreliable. So the votes of a large set outweigh a few tests when the tests are
+unreliable, and many tests that only one set passes outweigh the votes of a common mistake.
+Outputs that contradict the function's return annotation cost a set a fixed amount. Project
+tests fixed come before all of it. Inside a set, the members whose outputs on the tests' calls
+agree with more of the set come first (an exception is an exception whatever its type: right
+samples differ most on inputs outside the spec), then agreement on the probes (differential.py),
+then fewer new static findings. Risk is reported, not ranked. Each signal can be left out
+(`rank(..., without=...)`) to measure what it contributes; bench/selection.py prints the
+ablations. The Prior's values were tuned on the dev split of bench/tasks at every noise level,
+and are checked against CodeT's rule on pass matrices of a world written apart from it
+(tests/test_rank.py).
 """
 
 from __future__ import annotations
@@ -50,11 +53,13 @@ from gauntlet.graders.findings import Check
 
 from . import pyast
 
-SIGNALS = ("fixed", "votes", "tests", "outputs", "types", "probes", "static", "risk")
-"""What ranking weighs, each of which an ablation can switch off: project tests fixed, the size
+SIGNALS = ("fixed", "votes", "tests", "outputs", "types", "probes", "static")
+"""What ranking weighs, each of which an ablation can switch off: project tests (fixed, or at
+least run on the change), the size
 of a consensus set (its votes), the untrusted tests' passes, agreement on the tests' outputs
 inside a set, outputs that contradict the return annotation, agreement on probe inputs, new
-static findings, risk."""
+static findings. Risk is reported with every candidate but orders none: breaking ties by it
+lost runs at every noise level of the selection benchmark's dev split."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class Prior:
     wrong_tests: tuple[float, float] = (1.0, 4.0)
     """The credibility model: pseudo-counts (wrong, right) of the share of wrong tests, a first
     guess of 0.2 that a handful of tests can move but not pin to 0 or 1."""
-    credibility: float = 0.7
+    credibility: float = 0.85
     """The weight of the credibility model in the posterior; the consensus model has the rest."""
 
 
@@ -257,7 +262,8 @@ def credibility_scores(
     wrong = a_wrong / (a_wrong + a_right)
     logits = base
     for _ in range(CREDIBILITY_ROUNDS):
-        weight = math.log((1.0 - wrong) / wrong)
+        # A passed test is never evidence against a group, however many tests look wrong.
+        weight = max(0.0, math.log((1.0 - wrong) / wrong))
         logits = [b + weight * c for b, c in zip(base, counts, strict=True)]
         post = _softmax(logits)
         credible = sum(p * c for p, c in zip(post, counts, strict=True))
@@ -435,12 +441,13 @@ def rank(
 ) -> list[Ranked]:
     """Order verified candidates, best first.
 
-    Trusted evidence first (project tests fixed), then the consensus set's posterior, then, in
-    the set, outputs that keep to the return annotation, then the candidates whose outputs on
+    Trusted evidence first (project tests fixed), then the consensus set's posterior, then a
+    change the project's tests ran before one they did not, then, in the set, outputs that keep
+    to the return annotation, then the candidates whose outputs on
     the tests agree with more of the set, then
     agreement on the probes with the rest of the set; among candidates whose evidence is
-    equal, fewer new findings, then lower risk, then input order. `without` names SIGNALS to
-    leave out (ablations).
+    equal, fewer new findings, then input order. `without` names SIGNALS to leave out
+    (ablations).
     """
     if not evidence:
         return []
@@ -486,12 +493,13 @@ def rank(
         keys[e.id] = (
             -fixed,
             -round(p, 9),
+            # Among equals, a change the project's tests ran before one they never reached.
+            1 if e.untested and "fixed" not in without else 0,
             1 if e.bad_types and "types" not in without else 0,
             0 if "outputs" in without else -mates[e.id],
             crashes,
             -agreeing,
             0 if "static" in without else e.soft_findings,
-            0.0 if "risk" in without else risk,
             order[e.id],
         )
     out.sort(key=lambda r: keys[r.id])
