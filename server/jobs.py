@@ -22,8 +22,9 @@ The `earlyStop` setting (default on) turns this off.
 More samples: when all N replies are in and graded and the rule does not hold on them (verified
 candidates that disagree), a job with `extraCandidates` > 0 asks the model once more for that many
 candidates, graded (and stopped early) like the first N, within the job's token budget and time
-limit. Off by default: on the selection benchmark it buys 4 to 7 points of pass@1 (about 1 on the
-dev split) for a third more tokens, more per correct edit (README, "Selection").
+limit. Off by default: on the selection benchmark's clean draws, with the previous ranking, it
+bought 4 to 7 points of pass@1 (about 1 on the dev split) for a third more tokens, more per
+correct edit (README, "Selection").
 
 A split: when the ranked job's two best behaviour groups fixed the same project tests and the
 untrusted tests cannot tell them apart, a job with `distinguish` on asks the model once for inputs
