@@ -51,7 +51,6 @@ from . import pyast
 log = logging.getLogger(__name__)
 
 CHECK_ORDER = ("syntax", "ruff", "bandit", "mypy", "tests", "untrusted_tests")
-Progress = Callable[[str, int, int], None]
 
 
 class Cancelled(Exception):
@@ -538,12 +537,9 @@ class Engine:
         current: str | None = None,
         untrusted: Sequence[UntrustedTest] = (),
         cancel: threading.Event | None = None,
-        progress: Progress | None = None,
     ) -> Report:
         """Grade every candidate and rank the verified ones; the workspace is never written."""
-        grading = self.start(
-            rel_path, current=current, cancel=cancel, progress=progress, expected=len(candidates)
-        )
+        grading = self.start(rel_path, current=current, cancel=cancel, expected=len(candidates))
         for candidate in candidates:
             grading.submit(candidate)
         return grading.finish(untrusted)
@@ -554,7 +550,6 @@ class Engine:
         *,
         current: str | None = None,
         cancel: threading.Event | None = None,
-        progress: Progress | None = None,
         expected: int = 0,
     ) -> Round:
         """Begin a grading round; candidates are submitted as they arrive (e.g. while others stream)."""
@@ -569,7 +564,7 @@ class Engine:
         if expected > 0:
             # One runner for the current file's baseline and one per candidate.
             self._demand = 1 + expected
-        return Round(self, rel_path, current, cancel, progress, expected)
+        return Round(self, rel_path, current, cancel, expected)
 
     def _grade_one(
         self,
@@ -1044,7 +1039,6 @@ class Round:
         rel_path: str,
         current: str,
         cancel: threading.Event | None,
-        progress: Progress | None,
         expected: int,
     ) -> None:
         self.engine = engine
@@ -1052,13 +1046,11 @@ class Round:
         self.current = current
         self.cancel_event = cancel
         """The job's cancel event: set, the round stops grading and `finish` raises Cancelled."""
-        self.progress = progress
         self.started = time.perf_counter()
         self.verdicts: list[Verdict] = []
         self._unique: dict[str, Verdict] = {}
         self._futures: list[Future[None]] = []
         self._expected = expected
-        self._done = 0
         self._graded: dict[str, float] = {}
         """Candidates whose grading completed (not halted) -> seconds their checks took."""
         self._waited: dict[str, float] = {}
@@ -1116,12 +1108,8 @@ class Round:
             self._waited[v.id] = t0 - self._submitted[v.id]
         self.engine._grade_one(self.rel_path, base, v, self._halt)
         with self._lock:
-            self._done += 1
-            done = self._done
             if not self._halt.is_set():
                 self._graded[v.id] = time.perf_counter() - t0
-        if self.progress:
-            self.progress("grading", done, max(self._expected, len(self._futures)))
 
     def peek(self, *, prefix: bool = False) -> Report | None:
         """The ranking of the candidates graded so far, without waiting for the others.

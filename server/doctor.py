@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from gauntlet.graders.sandbox import describe
     from gauntlet.graders.workspace import WorkspaceError, detect_config, find_interpreter
     from gauntlet.server.proposer import resolve_endpoint
+    from gauntlet.server.settings import project_settings, value_of
 
     ok = True
     out = sys.stdout
@@ -68,9 +69,21 @@ def run(args: argparse.Namespace) -> int:
     except WorkspaceError as exc:
         out.write(f"workspace {ws}: {exc}\n")
         ok = False
-    base_url, model, key = resolve_endpoint("", "", "OPENAI_API_KEY", os.environ)
+    project, errors, named = project_settings(ws)
+    if named:
+        values = ", ".join(f"{n} = {value_of(project, n)!r}" for n in named)
+        out.write(f"settings from {ws / 'pyproject.toml'} [tool.gauntlet]: {values}\n")
     out.write(
-        f"endpoint: {base_url} model {model}; API key in $OPENAI_API_KEY: {'set' if key else 'not set'}\n"
+        "  settings not named there have their defaults; an editor's settings override both\n"
+    )
+    for error in errors:
+        out.write(f"  {error}\n")
+    base_url, model, key = resolve_endpoint(
+        project.base_url, project.model, project.api_key_env, os.environ
+    )
+    out.write(
+        f"endpoint: {base_url} model {model}; API key in ${project.api_key_env}: "
+        f"{'set' if key else 'not set'}\n"
     )
     return 0 if ok else 1
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,18 +12,11 @@ from typing import Any
 from gauntlet.graders.select import Engine
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
-from gauntlet.server.jobs import (
-    Job,
-    JobKey,
-    JobKind,
-    JobRequest,
-    confirm_job,
-    finding_diagnostics,
-    run_job,
-)
-from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, resolve_endpoint
+from gauntlet.server.config import job_request, proposer_config, settings_with
+from gauntlet.server.jobs import Job, JobKey, JobKind, confirm_job, finding_diagnostics, run_job
+from gauntlet.server.proposer import OpenAIProposer, Proposer
 from gauntlet.server.report import candidates_table
-from gauntlet.server.settings import Settings
+from gauntlet.server.settings import Settings, project_settings
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -45,18 +37,28 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--workspace", type=Path, help="project root (default: nearest pyproject.toml/.git)"
     )
-    p.add_argument("--candidates", type=int, default=8, help="how many candidates to ask for")
-    p.add_argument("--tests", type=int, default=12, help="how many model-written tests to ask for")
+    defaults = Settings()
+    p.add_argument(
+        "--candidates",
+        type=int,
+        help=f"how many candidates to ask for (default {defaults.candidates})",
+    )
+    p.add_argument(
+        "--tests",
+        type=int,
+        help=f"how many model-written tests to ask for (default {defaults.tests})",
+    )
     p.add_argument(
         "--extra-candidates",
         type=int,
-        default=0,
-        help="ask for this many more when the first candidates disagree (default 0: off)",
+        help="ask for this many more when the first candidates disagree "
+        f"(default {defaults.extra_candidates}: off)",
     )
     p.add_argument(
         "--no-distinguish",
         dest="distinguish",
-        action="store_false",
+        action="store_const",
+        const=False,
         help="never ask the model to settle a split between the two best groups of candidates",
     )
     p.add_argument(
@@ -116,20 +118,21 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
         for d in diagnostics:
             sys.stdout.write(f"{rel}:{d.line + 1}: {d.label()}\n")
         kind: JobKind = "quickfix" if diagnostics else "rewrite"
-        request = JobRequest(
-            key=JobKey(path.as_uri(), 0, (line0, 0, line0, 0), kind),
-            rel_path=rel,
-            text=text,
-            diagnostics=diagnostics,
+        project, errors, _ = project_settings(root)
+        for error in errors:
+            sys.stderr.write(f"gauntlet fix: {error}\n")
+        settings = settings_with(
+            project,
             candidates=args.candidates,
             tests=args.tests,
-            max_tokens=Settings().max_tokens_per_job,
-            max_reply_tokens=Settings().max_tokens,
             extra_candidates=args.extra_candidates,
             distinguish=args.distinguish,
+            base_url=args.base_url,
+            model=args.model,
         )
-        settings = Settings(base_url=args.base_url, model=args.model)
-        config = _config(settings, args.candidates)
+        key = JobKey(path.as_uri(), 0, (line0, 0, line0, 0), kind)
+        request = job_request(settings, key, rel, text, diagnostics)
+        config = proposer_config(settings)
 
         def make() -> Proposer:
             return ReplayProposer(args.cassette) if args.cassette else OpenAIProposer(config)
@@ -172,10 +175,3 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
         return 0
     finally:
         await asyncio.to_thread(engine.close)
-
-
-def _config(settings: Settings, n: int) -> ProposerConfig:
-    base_url, model, key = resolve_endpoint(
-        settings.base_url, settings.model, settings.api_key_env, os.environ
-    )
-    return ProposerConfig(base_url=base_url, model=model, api_key=key, n=n)

@@ -12,9 +12,11 @@ from pygls.workspace import TextDocument
 
 from gauntlet.graders.select import Engine
 from gauntlet.graders.workspace import WorkspaceError, is_test_file
-from gauntlet.server.jobs import JobKey, JobKind, JobRequest
+from gauntlet.server.config import job_request
+from gauntlet.server.jobs import JobKey, JobKind
 from gauntlet.server.lsp import FIX_ALL_KIND, GauntletServer, diagnostic_info, uri_to_path
 from gauntlet.server.report import candidates_markdown, candidates_table, warn_left_out
+from gauntlet.server.settings import project_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,11 @@ def initialize(ls: GauntletServer, params: types.InitializeParams) -> None:
     if not roots and params.root_uri:
         roots = [uri_to_path(params.root_uri)]
     ls.roots = [r.resolve() for r in roots if r is not None]
+    if ls.roots:
+        # The project's [tool.gauntlet] first; the editor's values override it.
+        ls.settings, errors, _ = project_settings(ls.roots[0], ls.settings)
+        for error in errors:
+            ls.show(error, types.MessageType.Warning)
     opts = params.initialization_options
     if isinstance(opts, dict):
         ls.apply_settings(
@@ -267,24 +274,10 @@ def code_action(
         if job is None and automatic and kind != "fixall":
             continue
         if job is None:
-            s = ls.settings
-            job = ls.start_job(
-                JobRequest(
-                    key=key,
-                    rel_path=rel,
-                    text=doc.source,
-                    diagnostics=[diagnostic_info(d) for d in diags],
-                    candidates=s.candidates,
-                    tests=s.tests,
-                    max_tokens=s.max_tokens_per_job,
-                    max_reply_tokens=s.max_tokens,
-                    time_limit_s=s.automatic_timeout if kind == "fixall" else None,
-                    early_stop=s.early_stop,
-                    extra_candidates=s.extra_candidates,
-                    distinguish=s.distinguish,
-                ),
-                path,
+            request = job_request(
+                ls.settings, key, rel, doc.source, [diagnostic_info(d) for d in diags]
             )
+            job = ls.start_job(request, path)
         action = ls.action_for(job, version)
         if action is None:
             continue

@@ -25,10 +25,11 @@ from gauntlet import __version__
 from gauntlet.graders.select import Engine
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
+from gauntlet.server.config import proposer_config
 from gauntlet.server.edits import document_edit
 from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, confirm_job, run_job
 from gauntlet.server.prompts import DiagnosticInfo
-from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, resolve_endpoint
+from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig
 from gauntlet.server.report import candidates_markdown, warn_job_left_out
 from gauntlet.server.settings import Settings, parse_settings
 
@@ -185,22 +186,7 @@ class GauntletServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     def proposer_config(self, timeout_s: float | None = None) -> ProposerConfig:
-        s = self.settings
-        base_url, model, key = resolve_endpoint(s.base_url, s.model, s.api_key_env, os.environ)
-        return ProposerConfig(
-            base_url=base_url,
-            model=model,
-            api_key=key,
-            n=s.candidates,
-            temperature=s.temperature,
-            max_tokens=s.max_tokens,
-            stream=s.stream,
-            use_n_param=s.use_n_parameter,
-            total_timeout_s=timeout_s if timeout_s is not None else s.request_timeout,
-            price_in_per_mtok=s.price_input_per_m_tok,
-            price_out_per_mtok=s.price_output_per_m_tok,
-            api_key_env=s.api_key_env,
-        )
+        return proposer_config(self.settings, timeout_s=timeout_s)
 
     def make_proposer(self, timeout_s: float | None = None) -> Proposer:
         if self.settings.cassette:

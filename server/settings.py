@@ -7,8 +7,10 @@ by a test, so this module is the single source of truth.
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -193,7 +195,6 @@ class Settings:
     price_input_per_m_tok: float = 0.0
     price_output_per_m_tok: float = 0.0
     cassette: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def field_for(setting: Setting) -> str:
@@ -250,3 +251,41 @@ def _convert(setting: Setting, value: Any) -> tuple[bool, Any]:
 
 def defaults_json(include_client: bool = True) -> dict[str, Any]:
     return {s.name: s.default for s in SCHEMA if include_client or not s.client_only}
+
+
+def value_of(settings: Settings, name: str) -> Any:
+    """The value of the camelCase setting `name` (`candidates`, `priceInputPerMTok`, ...)."""
+    return getattr(settings, field_for(_BY_NAME[name]))
+
+
+def project_settings(
+    root: Path, base: Settings | None = None
+) -> tuple[Settings, list[str], list[str]]:
+    """The `[tool.gauntlet]` table of `root`/pyproject.toml over `base` (the defaults when None):
+    the same names, schema and validation as the editor's settings, which override it.
+
+    Returns the settings, one readable message per rejected value (or an unreadable file), and
+    the names the project set. Editor-only names (`path`, ...) are ignored here as they are there.
+    """
+    current = base or Settings()
+    path = root / "pyproject.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return current, [], []
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return current, [f"{path}: cannot read [tool.gauntlet]: {exc}"], []
+    table = data.get("tool", {}).get("gauntlet")
+    if table is None:
+        return current, [], []
+    settings, errors = parse_settings(table, current)
+    named = [
+        key
+        for key in (table if isinstance(table, Mapping) else {})
+        if key in _BY_NAME and not _BY_NAME[key].client_only
+    ]
+    return (
+        settings,
+        [f"{path} [tool.gauntlet] {e.removeprefix('gauntlet.')}" for e in errors],
+        named,
+    )

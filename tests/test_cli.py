@@ -90,3 +90,33 @@ def test_doctor_reports_tools_sandbox_and_endpoint_without_the_key(tmp_path: Pat
         and "API key in $OPENAI_API_KEY: set" in proc.stdout
     )
     assert "sk-secret" not in proc.stdout + proc.stderr
+
+
+def test_fix_takes_its_settings_from_the_project_and_prices_its_tokens(tmp_path: Path) -> None:
+    # [tool.gauntlet] is read by `gauntlet fix` as by the server: the test count and the prices
+    # come from it (a flag would override them), and the cost is the tokens at those prices.
+    ws = tmp_path / "calc"
+    shutil.copytree(SAMPLE / "calc", ws)
+    with (ws / "pyproject.toml").open("a") as fh:
+        fh.write(
+            "\n[tool.gauntlet]\ntests = 6\npriceInputPerMTok = 1000.0\n"
+            'priceOutputPerMTok = 2000.0\ncandidates = "eight"\n'
+        )
+    argv = [
+        *GAUNTLET,
+        "fix",
+        str(ws / "calc" / "core.py"),
+        "--line",
+        "12",
+        "--cassette",
+        str(SAMPLE / "cassette.json"),
+        "--no-confirm",
+    ]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[tool.gauntlet] candidates: expected integer" in proc.stderr
+    summary = next(line for line in proc.stdout.splitlines() if " tokens, cost " in line)
+    tokens = int(summary.split(" tokens, cost ")[0].split()[-1])
+    cost = float(summary.split(" tokens, cost ")[1].split()[0].rstrip(")"))
+    assert tokens > 0 and cost > 0, summary
+    assert "5/6 model tests" in proc.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.server.settings import SCHEMA, Settings, field_for, parse_settings
+from gauntlet.server.settings import SCHEMA, Settings, field_for, parse_settings, project_settings
 
 ROOT = Path(__file__).parents[1]
 
@@ -63,3 +63,35 @@ def test_bad_values_keep_defaults_with_one_message_each() -> None:
     assert len(errors) == 3 and all(e.startswith("gauntlet.") for e in errors)
     _, errors = parse_settings(["not", "an", "object"])  # type: ignore[arg-type]
     assert errors and "object" in errors[0]
+
+
+def test_project_settings_come_from_tool_gauntlet_with_the_same_validation(
+    tmp_path: Path,
+) -> None:
+    assert project_settings(tmp_path) == (Settings(), [], [])
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'x'\n\n[tool.gauntlet]\ncandidates = 4\nearlyStop = false\n"
+        "priceInputPerMTok = 0.5\ntests = -1\npath = '/usr/bin/gauntlet'\nnoSuchThing = 1\n"
+    )
+    settings, errors, named = project_settings(tmp_path)
+    assert (settings.candidates, settings.early_stop, settings.price_input_per_m_tok) == (
+        4,
+        False,
+        0.5,
+    )
+    assert settings.tests == Settings().tests
+    assert named == ["candidates", "earlyStop", "priceInputPerMTok", "tests"]
+    assert len(errors) == 1 and "[tool.gauntlet] tests: expected integer >= 0" in errors[0]
+    # The editor's values go over the project's, through the same parser.
+    editor, _ = parse_settings({"candidates": 2}, settings)
+    assert (editor.candidates, editor.early_stop) == (2, False)
+
+
+def test_an_unreadable_pyproject_is_one_message_and_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.gauntlet\ncandidates = 4\n")
+    settings, errors, named = project_settings(tmp_path)
+    assert settings == Settings() and named == []
+    assert len(errors) == 1 and "cannot read [tool.gauntlet]" in errors[0]
+    (tmp_path / "pyproject.toml").write_text("[tool]\ngauntlet = 3\n")
+    settings, errors, _ = project_settings(tmp_path)
+    assert settings == Settings() and "must be an object" in errors[0]
