@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from gauntlet.graders.differential import called_functions
 from gauntlet.graders.rank import evidence_of, groups_of, rank
 from gauntlet.graders.select import Engine, Report, Verdict
-from gauntlet.graders.untrusted_tests import module_names
+from gauntlet.graders.workspace import module_names
 
 from . import pyast
 

@@ -30,18 +30,14 @@ from gauntlet.graders.testmap import (
     store,
     uses_of_tests,
 )
-from gauntlet.graders.untrusted_tests import (
-    PROBE_BUDGET_S,
-    module_names,
-    probe_inputs,
-    run_untrusted,
-)
+from gauntlet.graders.untrusted_tests import PROBE_BUDGET_S, probe_inputs, run_untrusted
 from gauntlet.graders.warm_tests import WarmPool
 from gauntlet.graders.workspace import (
     Snapshot,
     WorkspaceError,
     detect_config,
     find_interpreter,
+    module_names,
     test_files,
     tests_for,
 )

@@ -18,7 +18,7 @@ from gauntlet.graders.differential import called_functions, probes_from_tests
 from gauntlet.graders.hint_inputs import hint_probes
 from gauntlet.graders.pytest_tests import AUDIT, audit_env, read_attempts, runner_source
 from gauntlet.graders.sandbox import Limits, Sandbox
-from gauntlet.graders.workspace import Interpreter
+from gauntlet.graders.workspace import Interpreter, module_names
 
 PROBE_BUDGET_S = 4.0
 """Seconds the runner spends on probes after the tests (its PROBE_BUDGET_SECONDS)."""
@@ -39,17 +39,6 @@ class UntrustedRun:
     probes: tuple[str, ...] = ()
     """What each probe call (differential.probes_from_tests) returned or raised, in probe order;
     "" for a probe that did not run."""
-
-
-def module_names(rel_path: str) -> list[str]:
-    """Names the file may be imported as, longest first ("src/pkg/mod.py": src.pkg.mod, pkg.mod, mod)."""
-    if not rel_path.endswith(".py"):
-        return []
-    parts = rel_path[: -len(".py")].split("/")
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    names = [".".join(parts[i:]) for i in range(len(parts))]
-    return [n for n in names if n and all(p.isidentifier() for p in n.split("."))]
 
 
 def output_signature(calls: Sequence[object]) -> str:

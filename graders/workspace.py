@@ -7,13 +7,14 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gauntlet.graders.procs import ToolMissing, run_tool
 
@@ -164,14 +165,38 @@ def detect_config(root: Path) -> ToolConfig:
     return cfg
 
 
+def _module_parts(path: str) -> list[str]:
+    """The parts of a file's path without its suffix: `\\` taken as `/`, `.` parts dropped, and
+    for an absolute path (no workspace root to be relative to) its own name only."""
+    parts = list(PurePosixPath(path.replace("\\", "/")).with_suffix("").parts)
+    if re.match(r"([A-Za-z]:)?[\\/]", path):
+        parts = parts[-1:]
+    return [part for part in parts if part not in (".", "")]
+
+
 def module_name(rel_path: str) -> str:
-    """The dotted module name of a workspace-relative path, allowing for a src/ layout."""
-    parts = list(Path(rel_path).with_suffix("").parts)
-    if parts and parts[0] == "src" and len(parts) > 1:
+    """The dotted module name of a workspace-relative path, allowing for a src/ layout:
+    `pkg/mod.py` and `src/pkg/mod.py` are `pkg.mod`, `pkg/__init__.py` is `pkg`. The one rule
+    for the graders (which tests import the file) and the prompts (how a test imports it)."""
+    parts = _module_parts(rel_path)
+    if len(parts) > 1 and parts[0] == "src":
         parts = parts[1:]
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
+
+
+def module_names(rel_path: str) -> list[str]:
+    """Every name a test may import the file as, longest first: `src/pkg/mod.py` is
+    `src.pkg.mod`, `pkg.mod` or `mod`, depending on what is on sys.path; none for a file that
+    is not a Python module."""
+    if not rel_path.endswith(".py"):
+        return []
+    parts = _module_parts(rel_path)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    names = [".".join(parts[i:]) for i in range(len(parts))]
+    return [n for n in names if n and all(p.isidentifier() for p in n.split("."))]
 
 
 def is_test_file(rel_path: str) -> bool:

@@ -6,11 +6,12 @@ import ast
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Literal
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
+
+from gauntlet.graders.workspace import module_name
 
 from .regions import Located, region_context, source_lines
 
@@ -128,7 +129,7 @@ def build_fix_messages(
 def build_test_messages(
     *, path: str, source: str, target: Target, count: int
 ) -> list[dict[str, str]]:
-    module = module_import_name(path)
+    module = module_name(path)
     if target.kind == "module":
         subject, example = (
             f"the public functions and classes of `{module}`",
@@ -190,7 +191,7 @@ def build_region_test_messages(
 ) -> list[dict[str, str]]:
     """Ask for tests of the code under change: the region's function (through its top-level
     class or function when it is a method or nested), or what a window defines."""
-    module = module_import_name(path)
+    module = module_name(path)
     region = located.region
     top = located.scopes[0].node.name if located.scopes else region.def_name
     if region.kind == "function" and region.name:
@@ -268,20 +269,6 @@ def _region_context(source: str, located: Located) -> list[str]:
     if context.used:
         parts.append("Module-level definitions the region uses:\n" + _fenced(context.used))
     return parts
-
-
-def module_import_name(path: str) -> str:
-    """``pkg.mod`` for ``pkg/mod.py`` or ``src/pkg/mod.py``, relative to the workspace root."""
-    parts = list(PurePosixPath(path.replace("\\", "/")).with_suffix("").parts)
-    if re.match(r"([A-Za-z]:)?[\\/]", path):
-        # Without the workspace root an absolute path only tells us the module's own name.
-        parts = parts[-1:]
-    parts = [part for part in parts if part not in (".", "")]
-    if parts and parts[0] == "src":
-        parts = parts[1:]
-    if len(parts) > 1 and parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
 
 
 def _parse(source: str) -> cst.Module | None:

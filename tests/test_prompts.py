@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from gauntlet.graders.workspace import module_name
 from gauntlet.server.prompts import (
     DiagnosticInfo,
     Target,
     build_fix_messages,
     build_test_messages,
     find_target,
-    module_import_name,
     module_outline,
 )
 
@@ -209,5 +209,5 @@ def test_test_prompt_asks_for_count_tests_importing_the_module() -> None:
         ("/abs/where/mod.py", "mod"),
     ],
 )
-def test_module_import_name(path: str, name: str) -> None:
-    assert module_import_name(path) == name
+def test_module_name(path: str, name: str) -> None:
+    assert module_name(path) == name

@@ -23,7 +23,8 @@ from gauntlet.graders.differential import (
 from gauntlet.graders.findings import Check
 from gauntlet.graders.rank import SIGNALS, Evidence, adaptive, evidence_of, groups_of, rank
 from gauntlet.graders.select import Baseline, Engine, Report, Verdict
-from gauntlet.graders.untrusted_tests import module_names, output_signature
+from gauntlet.graders.untrusted_tests import output_signature
+from gauntlet.graders.workspace import module_names
 
 CURRENT = "def f(x):\n    raise NotImplementedError\n"
 
