@@ -782,7 +782,7 @@ class Engine:
             if check.status != "fail":
                 break
             withdraw(report, check)
-            report.selected = self._rank(base, report.verdicts, ())
+            report.selected = rank_verdicts(base.text, report.verdicts)
         report.timings["confirm_s"] = round(time.perf_counter() - t0, 4)
         return report
 
@@ -866,27 +866,28 @@ class Engine:
         # The empty test fails only when the process died: a refused attempt says which.
         return outputs, check.reason if "attempts" in check.details else "the run did not finish"
 
-    def _rank(
-        self, base: Baseline, verdicts: list[Verdict], untrusted: Sequence[UntrustedTest]
-    ) -> str | None:
-        valid = [
-            v
-            for v in verdicts
-            if not v.unchanged and v.checks.get("syntax", Check("fail")).status == "pass"
-        ]
-        verified = [v for v in verdicts if v.verified and not v.unchanged]
-        # Duplicates stay in: each is a separate sample, and samples that agree are votes.
-        evidence = [evidence_of(v.id, v.content, v.checks) for v in verified]
-        ranked = rank(base.text, evidence, total_valid=len(valid) or 1)
-        by_id = {v.id: v for v in verdicts}
-        for position, r in enumerate(ranked, start=1):
-            v = by_id[r.id]
-            v.rank, v.score, v.risk = position, r.score, r.risk
-            v.summary = _summary(v, r)
-        for v in verdicts:
-            if not v.verified or v.unchanged:
-                v.summary = _failure_summary(v)
-        return ranked[0].id if ranked else None
+
+def rank_verdicts(current: str, verdicts: list[Verdict]) -> str | None:
+    """Rank the verified verdicts against the current text (graders/rank.py), set each one's
+    rank, score, risk and summary, and return the selected id (None when nothing is verified)."""
+    valid = [
+        v
+        for v in verdicts
+        if not v.unchanged and v.checks.get("syntax", Check("fail")).status == "pass"
+    ]
+    verified = [v for v in verdicts if v.verified and not v.unchanged]
+    # Duplicates stay in: each is a separate sample, and samples that agree are votes.
+    evidence = [evidence_of(v.id, v.content, v.checks) for v in verified]
+    ranked = rank(current, evidence, total_valid=len(valid) or 1)
+    by_id = {v.id: v for v in verdicts}
+    for position, r in enumerate(ranked, start=1):
+        v = by_id[r.id]
+        v.rank, v.score, v.risk = position, r.score, r.risk
+        v.summary = _summary(v, r)
+    for v in verdicts:
+        if not v.verified or v.unchanged:
+            v.summary = _failure_summary(v)
+    return ranked[0].id if ranked else None
 
 
 def withdraw(report: Report, check: Check) -> None:
@@ -1132,7 +1133,7 @@ class Round:
             elif prefix:
                 break
         copies = self._settle([replace(v, checks=dict(v.checks)) for v in settled], graded)
-        selected = self.engine._rank(base, copies, ())
+        selected = rank_verdicts(base.text, copies)
         return self._report(selected, copies, graded)
 
     def finish(
@@ -1176,7 +1177,7 @@ class Round:
                 v.checks["untrusted_tests"] = run.result()
             # Duplicates carry their representative's checks, untrusted tests included.
             verdicts = self._settle(verdicts, graded if graded_only else None)
-        selected = self.engine._rank(base, verdicts, untrusted)
+        selected = rank_verdicts(base.text, verdicts)
         return self._report(selected, verdicts, graded)
 
     def _settle(self, verdicts: list[Verdict], graded: dict[str, float] | None) -> list[Verdict]:

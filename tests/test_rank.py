@@ -9,7 +9,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -22,7 +22,7 @@ from gauntlet.graders.differential import (
 )
 from gauntlet.graders.findings import Check
 from gauntlet.graders.rank import SIGNALS, Evidence, adaptive, evidence_of, groups_of, rank
-from gauntlet.graders.select import Baseline, Engine, Report, Verdict
+from gauntlet.graders.select import Report, Verdict, rank_verdicts
 from gauntlet.graders.untrusted_tests import output_signature
 from gauntlet.graders.workspace import module_names
 
@@ -146,8 +146,7 @@ def test_a_hard_gate_failure_is_never_selected() -> None:
     # The rejected candidates pass every untrusted test and outnumber the verified one.
     verdicts = [_verdict(f"bad{i}", False, set(TESTS)) for i in range(5)]
     verdicts.append(_verdict("ok", True, set(RIGHT[:3])))
-    base = Baseline(text=CURRENT, findings={}, tests=None)
-    selected = Engine._rank(cast(Engine, None), base, verdicts, [])
+    selected = rank_verdicts(CURRENT, verdicts)
     assert selected == "ok"
     assert all(v.rank is None for v in verdicts if not v.verified)
     report = Report(selected, verdicts, "f.py", CURRENT)
@@ -158,8 +157,7 @@ def test_a_hard_gate_failure_is_never_selected() -> None:
 
 def test_nothing_verified_selects_nothing_and_never_stops() -> None:
     verdicts = [_verdict(f"bad{i}", False, set(TESTS)) for i in range(3)]
-    base = Baseline(text=CURRENT, findings={}, tests=None)
-    assert Engine._rank(cast(Engine, None), base, verdicts, []) is None
+    assert rank_verdicts(CURRENT, verdicts) is None
     adaptive: dict[str, Any] = Report(None, verdicts, "f.py", CURRENT).to_json()["adaptive"]
     assert adaptive["stop"] is False and adaptive["top_group"] == 0
 
