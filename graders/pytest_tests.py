@@ -56,6 +56,8 @@ def runner_source(name: str) -> str:
 class TestRun:
     """Per-test outcomes of one pytest run, or why there are none."""
 
+    __test__ = False  # a record, not a test class for pytest to collect
+
     outcomes: Mapping[str, str] = field(default_factory=dict)
     """nodeid -> "passed" | "failed" | "error" | "skipped"."""
     collect_errors: tuple[str, ...] = ()
