@@ -8,7 +8,6 @@ it (which waits for generation and grading), applies the versioned edit and prin
 from __future__ import annotations
 
 import asyncio
-import difflib
 import shutil
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from gauntlet.server.edits import apply_edits
+from gauntlet.server.report import unified_diff
 
 SAMPLE_FILE = "calc/core.py"
 
@@ -151,16 +151,7 @@ async def run_demo(out: TextIO, keep: Path | None = None, timeout_s: float = 120
         say(
             f"  versioned edit for document version {change.text_document.version}, {len(edits)} text edit(s)"
         )
-        say(
-            "".join(
-                difflib.unified_diff(
-                    text.splitlines(True),
-                    new.splitlines(True),
-                    f"a/{SAMPLE_FILE}",
-                    f"b/{SAMPLE_FILE}",
-                )
-            ).rstrip()
-        )
+        say(unified_diff(SAMPLE_FILE, text, new).rstrip())
         say(f"done in {time.perf_counter() - started:.1f}s")
         return 0
     finally:

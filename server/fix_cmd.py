@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import difflib
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from gauntlet.server.cassette import ReplayProposer
 from gauntlet.server.config import job_request, proposer_config, settings_with
 from gauntlet.server.jobs import Job, JobKey, JobKind, confirm_job, finding_diagnostics, run_job
 from gauntlet.server.proposer import OpenAIProposer, Proposer
-from gauntlet.server.report import candidates_table
+from gauntlet.server.report import candidates_table, unified_diff
 from gauntlet.server.settings import Settings, project_settings
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -157,13 +156,7 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
         sys.stdout.write(
             f"\nselected {job.report.winner.id}: {job.report.winner.summary}{confirmed}\n"
         )
-        sys.stdout.write(
-            "".join(
-                difflib.unified_diff(
-                    text.splitlines(True), new.splitlines(True), f"a/{rel}", f"b/{rel}"
-                )
-            )
-        )
+        sys.stdout.write(unified_diff(rel, text, new))
         if args.apply:
             if path.read_text(encoding="utf-8") != text:
                 sys.stderr.write("gauntlet fix: the file changed while grading; not written\n")

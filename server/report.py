@@ -67,6 +67,32 @@ def warn_job_left_out(ls: GauntletServer, job: Job) -> None:
         warn_left_out(ls, job.key.uri, report.rel_path, report.left_out)
 
 
+def unified_diff(rel_path: str, before: str, after: str) -> str:
+    """The change from `before` to `after` as a unified diff of `rel_path` (a/ and b/ prefixes,
+    as git writes them); empty when nothing changed. The one diff every view shows."""
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"a/{rel_path}",
+            tofile=f"b/{rel_path}",
+        )
+    )
+
+
+def ranked_rows(report: Report) -> list[str]:
+    """The ranked table of a report's candidates, a header and one line each, best first; the
+    one table the commands and the candidates view print."""
+    lines = [f"{'rank':>4}  {'id':<14} {'verified':<8} {'score':>7} {'risk':>5}  summary"]
+    for v in sorted(report.verdicts, key=lambda v: (v.rank is None, v.rank or 0, v.id)):
+        rank = str(v.rank) if v.rank is not None else "-"
+        verified = "yes" if v.verified else "no"
+        lines.append(
+            f"{rank:>4}  {v.id[:14]:<14} {verified:<8} {v.score:>7.2f} {v.risk:>5.2f}  {v.summary}"
+        )
+    return lines
+
+
 def candidates_markdown(job: Job) -> str:
     req = job.request
     lines = [
@@ -108,14 +134,7 @@ def candidates_markdown(job: Job) -> str:
                 lines.append(
                     f"- {name}: {check.status}" + (f": {check.reason}" if check.reason else "")
                 )
-        diff = "".join(
-            difflib.unified_diff(
-                report.current.splitlines(keepends=True),
-                v.content.splitlines(keepends=True),
-                fromfile=f"a/{req.rel_path}",
-                tofile=f"b/{req.rel_path}",
-            )
-        )
+        diff = unified_diff(req.rel_path, report.current, v.content)
         if diff:
             lines += ["", "```diff", diff.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
@@ -156,12 +175,7 @@ def candidates_table(job: Job) -> str:
         return head + (f"\n{job.message}" if job.message else "")
     split = distinguish_line(report)
     lines = [head, *([split] if split else [])]
-    lines.append(f"{'rank':>4}  {'id':<6} {'verified':<8} {'score':>6} {'risk':>5}  summary")
-    for v in sorted(report.verdicts, key=lambda v: (v.rank is None, v.rank or 0, v.id)):
-        rank = str(v.rank) if v.rank is not None else "-"
-        lines.append(
-            f"{rank:>4}  {v.id:<6} {'yes' if v.verified else 'no':<8} {v.score:>6.2f} {v.risk:>5.2f}  {v.summary}"
-        )
+    lines += ranked_rows(report)
     for line in job.invalid:
         lines.append(f"   -  {line}")
     lines += left_out_lines(report)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 import time
@@ -13,7 +12,7 @@ from typing import Any, TextIO
 from gauntlet.graders.sandbox import Limits
 from gauntlet.graders.select import Candidate, Engine, Report, UntrustedTest
 from gauntlet.graders.workspace import WorkspaceError
-from gauntlet.server.report import left_out_lines
+from gauntlet.server.report import left_out_lines, ranked_rows, unified_diff
 
 
 class BadInput(Exception):
@@ -153,13 +152,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 def render_table(report: Report) -> str:
     """The ranked table and the winning diff, for people."""
-    lines = [f"{'rank':>4}  {'id':<14} {'verified':<8} {'score':>7} {'risk':>5}  summary"]
-    order = sorted(report.verdicts, key=lambda v: (v.rank is None, v.rank or 0, v.id))
-    for v in order:
-        rank = str(v.rank) if v.rank is not None else "-"
-        lines.append(
-            f"{rank:>4}  {v.id[:14]:<14} {'yes' if v.verified else 'no':<8} {v.score:>7.2f} {v.risk:>5.2f}  {v.summary}"
-        )
+    lines = ranked_rows(report)
     if report.left_out:
         lines.append("")
         lines += left_out_lines(report)
@@ -168,13 +161,7 @@ def render_table(report: Report) -> str:
         lines.append("\nno candidate was verified; nothing would be applied")
     else:
         lines.append(f"\nselected {winner.id}: {winner.summary}\n")
-        diff = difflib.unified_diff(
-            report.current.splitlines(keepends=True),
-            winner.content.splitlines(keepends=True),
-            fromfile=f"a/{report.rel_path}",
-            tofile=f"b/{report.rel_path}",
-        )
-        lines.append("".join(diff).rstrip("\n"))
+        lines.append(unified_diff(report.rel_path, report.current, winner.content).rstrip("\n"))
     lines.append(
         f"\ngraded {len(report.verdicts)} candidates in {report.timings.get('total_s', 0):.2f}s"
         + ("" if report.isolated else " (without sandbox isolation)")
