@@ -88,7 +88,7 @@ import realfiles_plants as plants_mod  # noqa: E402
 import speedlib  # noqa: E402
 from realfiles_plants import KINDS, Plant  # noqa: E402
 
-from gauntlet.graders.select import Engine  # noqa: E402
+from gauntlet.graders.engine import Engine  # noqa: E402
 from gauntlet.server.jobs import Job, JobKey, JobRequest, finding_diagnostics, run_job  # noqa: E402
 from gauntlet.server.prompts import DiagnosticInfo  # noqa: E402
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig  # noqa: E402

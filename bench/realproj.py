@@ -81,7 +81,8 @@ import speedlib  # noqa: E402
 from realproj_plants import CandidateText, Plant  # noqa: E402
 from speedlib import NaiveRun, median, venv_exe  # noqa: E402
 
-from gauntlet.graders.select import Candidate, Engine, Report  # noqa: E402
+from gauntlet.graders.engine import Engine  # noqa: E402
+from gauntlet.graders.records import Candidate, Report  # noqa: E402
 
 DEFAULT_CACHE = Path.home() / ".cache" / "gauntlet-bench"
 WARM_COMMENT = "\n# realproj warm round: same code, a text no cache has seen\n"

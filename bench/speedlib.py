@@ -366,8 +366,9 @@ def run_engine(
     `gauntlet select` configures its own. The coverage map is built first and timed on its own;
     before every round after the first, `engine.wait_warm()` is timed, as a server's warm runners
     are ready between requests; after every round the winner is confirmed (timed apart)."""
+    from gauntlet.graders.engine import Engine
+    from gauntlet.graders.records import Candidate
     from gauntlet.graders.sandbox import Limits
-    from gauntlet.graders.select import Candidate, Engine
 
     root = workspace.resolve()
     size = max((len(r) for r in rounds), default=2)

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gauntlet.graders.differential import called_functions
+from gauntlet.graders.engine import Engine
 from gauntlet.graders.rank import evidence_of, groups_of, rank
-from gauntlet.graders.select import Engine, Report, Verdict
+from gauntlet.graders.records import Report, Verdict
 from gauntlet.graders.workspace import module_names
 
 from . import pyast

@@ -47,3 +47,11 @@ def _retried(build: Callable[[], _T]) -> _T:
             if "recursion depth mismatch" not in str(exc):
                 raise
     return build()
+
+
+def normalized(source: str) -> str | None:
+    """The code's AST without positions: equal for candidates that differ only in layout or comments."""
+    try:
+        return ast.dump(parse(source))
+    except (SyntaxError, ValueError):
+        return None

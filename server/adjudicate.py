@@ -32,7 +32,8 @@ from gauntlet.graders.distinguish import (
     run_inputs,
     split_of,
 )
-from gauntlet.graders.select import Engine, Report, UntrustedTest
+from gauntlet.graders.engine import Engine
+from gauntlet.graders.records import Report, UntrustedTest
 from gauntlet.server.proposer import Proposer, ProposerConfig, Reply, Usage, estimate_tokens
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gauntlet.graders.select import Engine
+from gauntlet.graders.engine import Engine
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
 from gauntlet.server.config import job_request, proposer_config, settings_with

@@ -10,7 +10,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
-from gauntlet.graders.select import Engine
+from gauntlet.graders.engine import Engine
 from gauntlet.graders.workspace import WorkspaceError, is_test_file
 from gauntlet.server.config import job_request
 from gauntlet.server.jobs import JobKey, JobKind

@@ -47,15 +47,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gauntlet.graders.engine import Engine
 from gauntlet.graders.findings import Check, Finding
-from gauntlet.graders.select import (
-    Candidate,
-    Engine,
-    Report,
-    Round,
-    UntrustedTest,
-    withdraw,
-)
+from gauntlet.graders.records import Candidate, Report, UntrustedTest
+from gauntlet.graders.rounds import Round
+from gauntlet.graders.verdicts import withdraw
 from gauntlet.graders.workspace import test_files, tests_for
 from gauntlet.server.adjudicate import settle_split
 from gauntlet.server.edit_blocks import ReplyError, apply_reply

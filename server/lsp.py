@@ -22,7 +22,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from gauntlet import __version__
-from gauntlet.graders.select import Engine
+from gauntlet.graders.engine import Engine
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
 from gauntlet.server.config import proposer_config

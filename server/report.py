@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
-from gauntlet.graders.select import CHECK_ORDER, Report, left_out_message
+from gauntlet.graders.records import CHECK_ORDER, Report, left_out_message
 
 if TYPE_CHECKING:
     from gauntlet.server.jobs import Job

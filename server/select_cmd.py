@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from gauntlet.graders.engine import Engine
+from gauntlet.graders.records import Candidate, Report, UntrustedTest
 from gauntlet.graders.sandbox import Limits
-from gauntlet.graders.select import Candidate, Engine, Report, UntrustedTest
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.report import left_out_lines, ranked_rows, unified_diff
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.graders.select import Engine
+from gauntlet.graders.engine import Engine
 from gauntlet.server.jobs import Job, JobKey, JobKind, JobRequest, run_job
 from gauntlet.server.prompts import DiagnosticInfo
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig, Reply, Usage

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from gauntlet.graders.distinguish import describe, prefer, split_of
+from gauntlet.graders.engine import Engine
 from gauntlet.graders.findings import Check
-from gauntlet.graders.select import Engine, Report, Verdict
+from gauntlet.graders.records import Report, Verdict
 from gauntlet.server.adjudicate import parse_answer, parse_calls
 from gauntlet.server.jobs import Job, JobKey, JobRequest, run_job
 from gauntlet.server.prompts import DiagnosticInfo

@@ -19,7 +19,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from gauntlet.graders.select import Candidate, Engine
+from gauntlet.graders.engine import Engine
+from gauntlet.graders.records import Candidate
 from gauntlet.server.edits import apply_edits
 from gauntlet.server.prompts import find_target
 from gauntlet.server.replies import extract_code

@@ -27,7 +27,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from gauntlet.graders import ruff_lint
-from gauntlet.graders.select import Candidate, Engine, Report
+from gauntlet.graders.engine import Engine
+from gauntlet.graders.records import Candidate, Report
 from gauntlet.graders.workspace import MAX_FILE_BYTES, Snapshot
 from gauntlet.server.jobs import Job, JobKey, JobRequest, run_job
 from gauntlet.server.proposer import Reply, Usage
@@ -505,21 +506,21 @@ def test_huge_files_are_bounded(tmp_path: Path, engines: list[Engine]) -> None:
 
 def test_baselines_are_bounded(tmp_path: Path) -> None:
     """One baseline per keystroke's text would grow without end; only the recent ones are kept."""
-    from gauntlet.graders import select as select_mod
+    from gauntlet.graders import engine as engine_mod
 
     ws = workspace(tmp_path, tests=False)
     engine = Engine(ws, graders=(), warm=False)
     try:
         source = (ws / REL).read_text()
-        texts = [source + f"\nVERSION = {i}\n" for i in range(select_mod.MAX_BASELINES + 8)]
+        texts = [source + f"\nVERSION = {i}\n" for i in range(engine_mod.MAX_BASELINES + 8)]
         first = engine.baseline(REL, texts[0])
         for text in texts[1:]:
             engine.baseline(REL, text)
             # The first text stays in use (the user returned to it): it must not be evicted.
             assert engine.baseline(REL, texts[0]) is first
-        assert len(engine._baselines) == select_mod.MAX_BASELINES
+        assert len(engine._baselines) == engine_mod.MAX_BASELINES
         assert engine.baseline(REL, texts[-1]) is engine.baseline(REL, texts[-1])
         assert engine.baseline(REL, texts[1]) is not None  # evicted, computed again
-        assert len(engine._baselines) == select_mod.MAX_BASELINES
+        assert len(engine._baselines) == engine_mod.MAX_BASELINES
     finally:
         engine.close()

@@ -22,8 +22,9 @@ from gauntlet.graders.differential import (
 )
 from gauntlet.graders.findings import Check
 from gauntlet.graders.rank import SIGNALS, Evidence, adaptive, evidence_of, groups_of, rank
-from gauntlet.graders.select import Report, Verdict, rank_verdicts
+from gauntlet.graders.records import Report, Verdict
 from gauntlet.graders.untrusted_tests import output_signature
+from gauntlet.graders.verdicts import rank_verdicts
 from gauntlet.graders.workspace import module_names
 
 CURRENT = "def f(x):\n    raise NotImplementedError\n"

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.graders import select as select_mod
+from gauntlet.graders import engine as engine_mod
 from gauntlet.graders.base import GraderContext, GraderError
+from gauntlet.graders.engine import Engine
 from gauntlet.graders.mypy_types import MypyGrader
+from gauntlet.graders.records import Candidate, Report
 from gauntlet.graders.ruff_lint import RuffGrader, failure_reason, warnings_of
-from gauntlet.graders.select import Candidate, Engine, Report
 from gauntlet.graders.workspace import ToolConfig, find_interpreter
 from gauntlet.server.select_cmd import render_table
 
@@ -127,7 +128,7 @@ def sdists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture
 def no_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     """The projects' own tests are not what these tests are about: the static tools are."""
-    monkeypatch.setattr(select_mod, "tests_for", lambda *args: [])
+    monkeypatch.setattr(engine_mod, "tests_for", lambda *args: [])
 
 
 @pytest.fixture

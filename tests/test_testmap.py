@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.graders.select import Candidate, Engine
+from gauntlet.graders.engine import Engine
+from gauntlet.graders.records import Candidate
 from gauntlet.graders.testmap import CoverageMap, by_test, uses_of_tests
 
 SOURCE = '''"""Shapes."""
@@ -323,7 +324,7 @@ def test_a_map_is_kept_between_engines_for_the_same_project(
     assert built is not None and len(list(cache.glob("*.json"))) == 1
     again = Engine(ops_ws, warm=False, map_cache=cache)
     try:
-        with caplog.at_level(logging.INFO, logger="gauntlet.graders.select"):
+        with caplog.at_level(logging.INFO, logger="gauntlet.graders.engine"):
             kept = again.prepare("pkg/ops.py").result(timeout=120)
         assert kept == built
         assert any("test map of pkg/ops.py: from" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,86 @@
+"""Ranking glue: a round's verdicts ranked (graders/rank.py) and summarised for people, or withdrawn."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from gauntlet.graders.findings import Check
+from gauntlet.graders.rank import evidence_of, rank, risk_word
+from gauntlet.graders.records import CHECK_ORDER, Report, Verdict
+
+
+def rank_verdicts(current: str, verdicts: list[Verdict]) -> str | None:
+    """Rank the verified verdicts against the current text (graders/rank.py), set each one's
+    rank, score, risk and summary, and return the selected id (None when nothing is verified)."""
+    valid = [
+        v
+        for v in verdicts
+        if not v.unchanged and v.checks.get("syntax", Check("fail")).status == "pass"
+    ]
+    verified = [v for v in verdicts if v.verified and not v.unchanged]
+    # Duplicates stay in: each is a separate sample, and samples that agree are votes.
+    evidence = [evidence_of(v.id, v.content, v.checks) for v in verified]
+    ranked = rank(current, evidence, total_valid=len(valid) or 1)
+    by_id = {v.id: v for v in verdicts}
+    for position, r in enumerate(ranked, start=1):
+        v = by_id[r.id]
+        v.rank, v.score, v.risk = position, r.score, r.risk
+        v.summary = _summary(v, r)
+    for v in verdicts:
+        if not v.verified or v.unchanged:
+            v.summary = _failure_summary(v)
+    return ranked[0].id if ranked else None
+
+
+def withdraw(report: Report, check: Check) -> None:
+    """The selected candidate (and its duplicates) failed `check` on every covering test: it is
+    no longer verified, and nothing is selected until the rest are ranked again."""
+    failed = replace(check, reason=f"every covering test: {check.reason}")
+    for v in report.verdicts:
+        if v.id == report.selected or (v.duplicate_of and v.duplicate_of == report.selected):
+            v.checks["tests"] = failed
+            v.verified = False
+            v.rank = None
+            v.summary = _failure_summary(v)
+    report.selected = None
+
+
+def _summary(v: Verdict, r: Any) -> str:
+    parts = ["verified"]
+    tests = v.checks.get("tests")
+    if tests and tests.status == "pass":
+        fixed = len(tests.details.get("fixed", []))
+        ran = f"{tests.details.get('passed', 0)}/{tests.details.get('total', 0)} tests"
+        of = tests.details.get("of")
+        if of and of != tests.details.get("selected"):
+            ran += f" (those of {of} that run the change)"
+        parts.append(ran)
+        if fixed:
+            parts.append(f"{fixed} fixed")
+    elif tests and tests.status == "skipped":
+        parts.append(
+            "no tests ran" if tests.reason.startswith("no tests ran") else "no tests cover this"
+        )
+    clean = [
+        n
+        for n in ("ruff", "mypy", "bandit")
+        if n in v.checks and v.checks[n].status == "pass" and not v.checks[n].findings
+    ]
+    if clean:
+        parts.append("/".join(clean) + " clean")
+    if r.untrusted_total:
+        parts.append(f"{r.untrusted_passed}/{r.untrusted_total} model tests")
+    parts.append(f"{r.agree}/{r.agree_of} agree")
+    parts.append(f"risk {risk_word(r.risk)}")
+    return ", ".join(parts)
+
+
+def _failure_summary(v: Verdict) -> str:
+    if v.unchanged:
+        return "not offered: identical to the current file"
+    for name in CHECK_ORDER:
+        check = v.checks.get(name)
+        if check and check.gate and check.status in ("fail", "error"):
+            return f"rejected by {name}: {check.reason}"
+    return "not verified"
