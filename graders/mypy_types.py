@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from gauntlet.graders.base import GraderContext, GraderError
 from gauntlet.graders.findings import Finding, line_context
@@ -163,8 +163,16 @@ class MypyGrader:
                 continue
             if item.get("severity") in _IGNORED_SEVERITIES:
                 continue
-            path = os.path.normpath(str(item.get("file", ""))).replace(os.sep, "/")
-            line = int(item.get("line") or 0)
+            file, message = item.get("file"), item.get("message")
+            line, column = item.get("line"), item.get("column", 0)
+            if not (isinstance(file, str) and file and isinstance(message, str)):
+                raise GraderError("mypy worker answered an error without its file or message")
+            if not (_is_int(line) and _is_int(column)):
+                raise GraderError(
+                    f"mypy worker answered an error whose line or column is not a number: {item}"
+                )
+            path = os.path.normpath(file).replace(os.sep, "/")
+            line = max(0, line)
             if path == os.path.normpath(self.ctx.rel_path):
                 lines = target_lines
             else:
@@ -180,9 +188,9 @@ class MypyGrader:
                 Finding(
                     tool="mypy",
                     code=str(item.get("code") or "misc"),
-                    message=str(item.get("message", "")),
+                    message=message,
                     line=line,
-                    column=int(item.get("column") or 0) + 1,
+                    column=max(0, column) + 1,
                     severity=str(item.get("severity", "error")),
                     path=path,
                     context=line_context(lines, line),
@@ -213,3 +221,7 @@ class MypyGrader:
         with self._lock:
             self._stop()
         shutil.rmtree(self._cache, ignore_errors=True)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -17,7 +17,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from gauntlet.server.edits import apply_edits
-from tests.openai_stub import OpenAIStub
+from gauntlet.server.settings import Settings
+from tests.openai_stub import GARBAGE, OpenAIStub
 
 FIXTURE = Path(__file__).parent / "fixtures" / "calc"
 CORE = (FIXTURE / "calc" / "core.py").read_text()
@@ -114,15 +115,17 @@ def mypy_diagnostic() -> types.Diagnostic:
     )
 
 
-async def ask(client: LanguageClient, uri: str) -> list[types.CodeAction]:
+def quick_fix_params(uri: str) -> types.CodeActionParams:
     pos = types.Position(line=MEAN_LINE, character=12)
-    result = await client.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=types.Range(start=pos, end=pos),
-            context=types.CodeActionContext(diagnostics=[mypy_diagnostic()]),
-        )
+    return types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=pos, end=pos),
+        context=types.CodeActionContext(diagnostics=[mypy_diagnostic()]),
     )
+
+
+async def ask(client: LanguageClient, uri: str) -> list[types.CodeAction]:
+    result = await client.text_document_code_action_async(quick_fix_params(uri))
     return [a for a in result or [] if isinstance(a, types.CodeAction)]
 
 
@@ -217,7 +220,18 @@ async def test_edit_during_generation_cancels_and_stale_result_never_offered(
     assert version == 2
 
 
-@pytest.mark.parametrize("fault", ["500", "garbage", "prose", "empty_choices", "drop"])
+FAULT_REASONS = {
+    "500": "model endpoint {url} answered 500: The server had an error while processing your "
+    "request.",
+    "garbage": "model endpoint {url} answered 200 with a body that is not JSON: "
+    + GARBAGE.decode(),
+    "prose": "stopped at the job's token budget ({budget} tokens)",
+    "empty_choices": "model endpoint {url} returned an empty choice list",
+    "drop": "the stream from {url} stopped before the reply was complete",
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_REASONS))
 async def test_endpoint_faults_degrade_to_a_message(
     client: LanguageClient, env: Env, fault: str
 ) -> None:
@@ -232,8 +246,24 @@ async def test_endpoint_faults_degrade_to_a_message(
             break
         await asyncio.sleep(0.1)
     assert any(m.message.startswith("gauntlet") for m in client.messages)
-    # The server is still responsive.
-    assert await ask(client, uri) is not None
+    # One warning, saying what went wrong with the endpoint.
+    why = (
+        FAULT_REASONS[fault]
+        .replace("{url}", env.stub.base_url)
+        .replace("{budget}", str(Settings().max_tokens_per_job))
+    )
+    assert [(m.type, m.message) for m in client.messages] == [
+        (types.MessageType.Warning, f"gauntlet: 0/3 candidates usable: {why}")
+    ]
+    # The server is still responsive: the same request answers at once, with no action to offer
+    # (an empty list, where an unknown document gets null; the job for this version is done)
+    # rather than a new paid job.
+    again = await client.text_document_code_action_async(quick_fix_params(uri))
+    assert again is not None and len(again) == 0, again
+    stats = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="gauntlet.stats", arguments=[])
+    )
+    assert stats["jobs"]["started"] == 1, stats["jobs"]
 
 
 async def test_unknown_document_and_method(client: LanguageClient, env: Env) -> None:

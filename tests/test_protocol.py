@@ -237,7 +237,11 @@ def test_malformed_messages_are_answered_or_ignored(server: RawClient) -> None:
     assert server.stats()["threads"] >= 1
     # The malformed ones went to the log, not into the user's face.
     assert not [m for m in server.received if m.get("method") == "window/showMessage"]
-    assert server.wait_for(lambda m: "malformed" in str(m.get("params", {}).get("message", "")))
+    logged = server.wait_for(lambda m: "malformed" in str(m.get("params", {}).get("message", "")))
+    assert logged is not None, server.received[-5:]
+    assert logged["method"] == "window/logMessage", logged
+    assert logged["params"]["type"] == 1, logged  # MessageType.Error, in the log only
+    assert logged["params"]["message"].startswith("gauntlet: ignored a malformed message: "), logged
     assert server.proc.poll() is None
 
 
@@ -345,6 +349,39 @@ def mentioning(*needles: str) -> dict[int, str]:
     return found
 
 
+def poll_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """`condition()` once it is true; fails the test when it is not within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"no {what} within {timeout_s:g}s"
+        time.sleep(0.1)
+
+
+def sandboxed_test_runs(pid: int) -> dict[int, str]:
+    """The sandboxed pytest runs below `pid` (warm runners included), by process id."""
+    return {
+        p: cmd
+        for p, cmd in descendants(pid).items()
+        if "gauntlet_zygote.py" in cmd or " -m pytest " in cmd
+    }
+
+
+def holding_open(pid: int, suffix: str) -> list[int]:
+    """The sandboxed pytest runs below `pid` that hold a file whose path ends in `suffix` open."""
+    found = []
+    for run in sandboxed_test_runs(pid):
+        try:
+            links = [os.readlink(f"/proc/{run}/fd/{fd}") for fd in os.listdir(f"/proc/{run}/fd")]
+        except OSError:
+            continue  # gone meanwhile
+        if any(link.endswith(suffix) for link in links):
+            found.append(run)
+    return found
+
+
 @pytest.mark.parametrize(
     ("how", "when"),
     [("close-stdin", "generating"), ("kill-client", "generating"), ("close-stdin", "testing")],
@@ -357,9 +394,15 @@ def test_client_disconnect_mid_job(tmp_path: Path, ws: Path, how: str, when: str
     "testing": it leaves while a project test runs for 30 s: the exit waits out a short grace.
     """
     if when == "testing":
+        # The test holds a file open while it sleeps: from outside the sandbox, the sign that its
+        # body runs (the server reports nothing when a sandboxed run starts).
+        (ws / "tests" / "slow.marker").write_text("")
         (ws / "tests" / "test_slow.py").write_text(
-            "import time\n\nfrom calc.core import add\n\n\n"
-            "def test_slow() -> None:\n    time.sleep(30)\n    assert add(1, 2) == 3\n"
+            "import time\nfrom pathlib import Path\n\nfrom calc.core import add\n\n\n"
+            "def test_slow() -> None:\n"
+            "    with open(Path(__file__).with_name('slow.marker')):\n"
+            "        time.sleep(30)\n"
+            "    assert add(1, 2) == 3\n"
         )
     else:
         shutil.rmtree(ws / "tests")
@@ -370,14 +413,37 @@ def test_client_disconnect_mid_job(tmp_path: Path, ws: Path, how: str, when: str
             client.initialize(ws, baseUrl=stub.base_url, model="stub-model")
             uri = open_core(client, ws)
             assert client.request("textDocument/codeAction", code_action_params(uri))
-            # Wait until the job runs and its graders (the mypy worker, test runners) are up.
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if client.stats()["jobs"]["running"] and descendants(client.proc.pid):
-                    break
-                time.sleep(0.2)
+            # Wait until the job runs and its graders (the mypy worker, test runners) are up:
+            # the mypy worker lives as long as the engine (a short-lived child, such as the
+            # interpreter probe, may be gone by the time the tree is read below).
+            poll_until(
+                lambda: (
+                    client.stats()["jobs"]["running"]
+                    and any("mypy_worker" in c for c in descendants(client.proc.pid).values())
+                ),
+                30,
+                "running job with its mypy worker below the server",
+            )
             if when == "testing":
-                time.sleep(4)  # the baseline's sandboxed test run is under way by now
+                # The job's grading round has begun: it reports "generating 0/N" once the round
+                # is computing the current file's baseline, which waits for the run of the
+                # project's tests; and that run is inside test_slow's 30 s.
+                started = client.wait_for(
+                    lambda m: (
+                        m.get("method") == "$/progress"
+                        and str(m["params"]["value"].get("message", "")).startswith("generating 0/")
+                    ),
+                    timeout=30,
+                )
+                assert started is not None, client.received[-5:]
+                poll_until(
+                    lambda: holding_open(client.proc.pid, "/tests/slow.marker"),
+                    60,
+                    "sandboxed run inside test_slow",
+                )
+            else:
+                # No project tests: no sandboxed run.
+                assert not sandboxed_test_runs(client.proc.pid)
             tree = descendants(client.proc.pid)
             stats = client.stats()
             assert stats["jobs"]["running"] == 1 and tree, (stats, tree)
@@ -402,6 +468,8 @@ def test_client_disconnect_mid_job(tmp_path: Path, ws: Path, how: str, when: str
                 # A sandboxed run in flight cannot be stopped from the server; the process ends
                 # after its exit grace and the run dies with it (bubblewrap's --die-with-parent).
                 assert exit_s < 5, client.stderr[-2000:]
+                # ... and the grace was needed: the run was in flight when the client left.
+                assert "still busy 3s after the client left" in client.stderr, client.stderr[-2000:]
         finally:
             client.close()
             shutil.rmtree(tmp, ignore_errors=True)
@@ -416,11 +484,15 @@ def test_log_file_does_not_flood_stderr(tmp_path: Path, ws: Path) -> None:
     client = RawClient(tmp, "--log-file", str(log_file))
     try:
         client.initialize(ws, candidates="many")  # a setting error: shown, and logged at INFO
-        client.wait_for(lambda m: m.get("method") == "window/showMessage")
+        shown = client.wait_for(lambda m: m.get("method") == "window/showMessage")
+        assert shown is not None, client.received[-5:]
+        error = "gauntlet.candidates: expected integer >= 1, got 'many'; using 8"
+        assert shown["params"] == {"type": 2, "message": error}, shown  # MessageType.Warning
         client.request("shutdown", None, timeout=30)
         client.notify("exit", None)
         assert client.proc.wait(timeout=15) == 0
         assert "candidates" in log_file.read_text()
+        assert f" INFO gauntlet.server.lsp: {error}" in log_file.read_text()
         assert " INFO " in log_file.read_text()
         assert "INFO" not in client.stderr
     finally:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gauntlet.graders import warm_tests
+from gauntlet.graders.engine import Engine
 from gauntlet.graders.pytest_tests import TestRun
+from gauntlet.graders.records import Candidate
 from gauntlet.graders.sandbox import Limits
-from gauntlet.graders.select import Candidate, Engine
 from gauntlet.graders.warm_tests import WarmPool
 from tests.procinfo import descendants
 from tests.test_select import GOOD_MEAN
@@ -80,16 +82,53 @@ def test_endless_loop_is_cut_by_the_runner_deadline(engine: Engine) -> None:
     assert time.monotonic() - started < 30
 
 
+def runner_processes(runner: warm_tests.WarmRunner) -> dict[int, str]:
+    """The live processes of `runner`'s sandboxed run (its canary's name carries its nonce)."""
+    return {
+        pid: cmd
+        for pid, cmd in descendants(os.getpid()).items()
+        if f"test_gauntlet_canary_{runner.nonce}.py" in cmd
+    }
+
+
 def test_expired_runner_is_replaced_not_blamed(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(warm_tests, "WAIT_S", 3.0)
+    # WarmPool tells nothing about its runners, so the pool's runners are recorded as it makes
+    # them (a subclass of the public WarmRunner, under the name the pool looks up).
+    made: list[warm_tests.WarmRunner] = []
+
+    class Recorded(warm_tests.WarmRunner):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(warm_tests, "WarmRunner", Recorded)
     pool = pool_of(engine, size=1)
     try:
-        time.sleep(4)  # the idle runner gave up waiting
+        assert len(made) == 1
+        expired = made[0]
+        # The idle runner gives up waiting: its sandboxed process ends by itself, with no order.
+        deadline = time.monotonic() + 60
+        while not runner_processes(expired) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runner_processes(expired), "the first runner never started"
+        assert expired.result.exception(timeout=60) is None
+        # Exit code 3: the runner's own "no order came within WAIT_S" (gauntlet_zygote.py).
+        assert "(exit code 3)" in expired.result.result().problem, expired.result.result()
+        assert not runner_processes(expired)
+        assert not expired.fresh
         run = pool.run(GOOD_MEAN)
         assert run.problem == ""
         assert run.outcomes["tests/test_core.py::test_mean_empty"] == "passed"
+        # A new runner, not the expired one, took the candidate; the expired one's own ending
+        # is not the candidate's result.
+        assert len(made) == 2, made
+        replacement = made[1]
+        assert replacement is not expired and replacement.nonce != expired.nonce
+        assert replacement.result.result(timeout=0) is run
+        assert expired.result.result(timeout=0) is not run
     finally:
         pool.close()
 
