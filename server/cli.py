@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from gauntlet.server.lsp import create_server
+    from gauntlet.server.handlers import create_server
 
     if args.log_file:
         handler = logging.FileHandler(args.log_file)

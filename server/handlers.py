@@ -16,9 +16,16 @@ from gauntlet.server.config import job_request
 from gauntlet.server.jobs import JobKey, JobKind
 from gauntlet.server.lsp import FIX_ALL_KIND, GauntletServer, diagnostic_info, uri_to_path
 from gauntlet.server.report import candidates_markdown, candidates_table, warn_left_out
-from gauntlet.server.settings import project_settings
+from gauntlet.server.settings import Settings, project_settings
 
 log = logging.getLogger(__name__)
+
+
+def create_server(settings: Settings | None = None) -> GauntletServer:
+    """Build the server with every handler registered on it."""
+    server = GauntletServer(settings)
+    register(server)
+    return server
 
 
 def register(server: GauntletServer) -> None:
@@ -143,9 +150,7 @@ def did_save(ls: GauntletServer, params: types.DidSaveTextDocumentParams) -> Non
 def did_close(ls: GauntletServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.cancel_stale(uri, None)
-    task = ls._diag_tasks.pop(uri, None)
-    if task is not None:
-        task.cancel()
+    ls.replace_diagnostics(uri, None)
     if ls.settings.publish_diagnostics:
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -159,10 +164,7 @@ async def shutdown(ls: GauntletServer, params: None) -> None:
 def schedule_diagnostics(ls: GauntletServer, uri: str) -> None:
     if not ls.settings.publish_diagnostics:
         return
-    previous = ls._diag_tasks.pop(uri, None)
-    if previous is not None:
-        previous.cancel()
-    ls._diag_tasks[uri] = asyncio.get_running_loop().create_task(_publish(ls, uri))
+    ls.replace_diagnostics(uri, asyncio.get_running_loop().create_task(_publish(ls, uri)))
 
 
 async def _publish(ls: GauntletServer, uri: str) -> None:

@@ -252,6 +252,15 @@ class GauntletServer(LanguageServer):
         engine.close()
         raise WorkspaceError("the server is shutting down")
 
+    def replace_diagnostics(self, uri: str, task: asyncio.Task[None] | None) -> None:
+        """Cancel the document's pending diagnostics run, if any, and keep `task` in its place
+        (None: the document is closed)."""
+        previous = self._diag_tasks.pop(uri, None)
+        if previous is not None:
+            previous.cancel()
+        if task is not None:
+            self._diag_tasks[uri] = task
+
     async def shutdown_all(self) -> None:
         for task in [*self._diag_tasks.values(), *self.background]:
             task.cancel()
@@ -521,13 +530,4 @@ def diagnostic_info(d: types.Diagnostic) -> DiagnosticInfo:
     )
 
 
-def create_server(settings: Settings | None = None) -> GauntletServer:
-    """Build the server with every handler registered on it."""
-    from gauntlet.server import handlers
-
-    server = GauntletServer(settings)
-    handlers.register(server)
-    return server
-
-
-__all__ = ["FIX_ALL_KIND", "GauntletServer", "candidates_markdown", "create_server"]
+__all__ = ["FIX_ALL_KIND", "GauntletServer", "candidates_markdown"]
