@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Protocol
 
@@ -68,6 +68,40 @@ def load_graders(
             raise GraderError(
                 f"grader {name!r} is not installed (entry point gauntlet.graders:{name})"
             )
-        factory: GraderFactory = ep.load()
+        try:
+            factory: GraderFactory = ep.load()
+        except Exception as exc:  # a plugin's import error is its own; say whose it is
+            raise GraderError(
+                f"grader {name!r} from {_origin(ep)} fails to load: {type(exc).__name__}: {exc}"
+            ) from exc
         graders.append(factory(ctx))
     return graders
+
+
+@dataclass(frozen=True)
+class InstalledGrader:
+    """One entry of the `gauntlet.graders` group, for `gauntlet doctor`."""
+
+    name: str
+    origin: str
+    """The distribution that provides it and its version."""
+    problem: str = ""
+    """Why it does not load ("" when it does)."""
+
+
+def installed_graders() -> list[InstalledGrader]:
+    """Every grader in the `gauntlet.graders` entry-point group, loaded to see that it can be."""
+    out = []
+    for ep in sorted(entry_points(group="gauntlet.graders"), key=lambda e: e.name):
+        problem = ""
+        try:
+            ep.load()
+        except Exception as exc:
+            problem = f"fails to load: {type(exc).__name__}: {exc}"
+        out.append(InstalledGrader(ep.name, _origin(ep), problem))
+    return out
+
+
+def _origin(ep: EntryPoint) -> str:
+    dist = ep.dist
+    return f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"

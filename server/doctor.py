@@ -29,6 +29,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gauntlet.graders.base import installed_graders
     from gauntlet.graders.ruff_lint import ruff_executable
     from gauntlet.graders.sandbox import describe
     from gauntlet.graders.workspace import WorkspaceError, detect_config, find_interpreter
@@ -49,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         out.write(f"  ruff binary MISSING: {exc}\n")
         ok = False
+    for grader in installed_graders():
+        state = grader.problem or "ok"
+        out.write(f"  grader {grader.name:<8} from {grader.origin}: {state}\n")
+        ok = ok and not grader.problem
     sandbox = describe()
     out.write(f"sandbox: {sandbox}\n")
     if "not isolated" in sandbox:

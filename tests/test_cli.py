@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -120,3 +121,26 @@ def test_fix_takes_its_settings_from_the_project_and_prices_its_tokens(tmp_path:
     cost = float(summary.split(" tokens, cost ")[1].split()[0].rstrip(")"))
     assert tokens > 0 and cost > 0, summary
     assert "5/6 model tests" in proc.stdout
+
+
+def test_doctor_names_a_grader_that_fails_to_load_with_its_distribution(tmp_path: Path) -> None:
+    # A third-party grader registered through the entry-point group whose module is missing:
+    # doctor says which distribution and version it came from, and fails.
+    dist = tmp_path / "site" / "toy_grader-1.2.3.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-grader\nVersion: 1.2.3\n")
+    (dist / "entry_points.txt").write_text(
+        "[gauntlet.graders]\ntoy = toy_grader_not_installed:make\n"
+    )
+    proc = subprocess.run(
+        [*GAUNTLET, "doctor", "--workspace", str(SAMPLE / "calc")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (
+        "grader toy      from toy-grader 1.2.3: fails to load: ModuleNotFoundError" in proc.stdout
+    )
+    assert "grader ruff     from gauntlet-lsp" in proc.stdout
