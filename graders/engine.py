@@ -438,7 +438,7 @@ class Engine:
         if expected > 0:
             # One runner for the current file's baseline and one per candidate.
             self._demand = 1 + expected
-        return Round(self, rel_path, current, cancel, expected)
+        return Round(self, rel_path, current, cancel)
 
     def _grade_one(
         self,

@@ -339,13 +339,14 @@ def output_agreement(evidence: Sequence[Evidence]) -> dict[str, int]:
     or raised what it did on that test's calls. Counted per test, so a member that differs from
     the rest only where the spec says nothing (an input outside it) loses one pair, not its
     place: the set's own majority behaviour, as MBR-exec picks it, made tolerant."""
+    said = {e.id: {t: _raised(out) for t, out in e.outputs.items() if out} for e in evidence}
     return {
         e.id: sum(
             1
             for o in evidence
             if o is not e
-            for t, out in e.outputs.items()
-            if out and _raised(o.outputs.get(t, "")) == _raised(out)
+            for t, out in said[e.id].items()
+            if said[o.id].get(t) == out
         )
         for e in evidence
     }

@@ -57,7 +57,6 @@ class Round:
         rel_path: str,
         current: str,
         cancel: threading.Event | None,
-        expected: int,
     ) -> None:
         self.engine = engine
         self.rel_path = rel_path
@@ -68,7 +67,6 @@ class Round:
         self.verdicts: list[Verdict] = []
         self._unique: dict[str, Verdict] = {}
         self._futures: list[Future[None]] = []
-        self._expected = expected
         self._graded: dict[str, float] = {}
         """Candidates whose grading completed (not halted) -> seconds their checks took."""
         self._waited: dict[str, float] = {}
