@@ -89,7 +89,8 @@ import speedlib  # noqa: E402
 from realfiles_plants import KINDS, Plant  # noqa: E402
 
 from gauntlet.graders.engine import Engine  # noqa: E402
-from gauntlet.server.jobs import Job, JobKey, JobRequest, finding_diagnostics, run_job  # noqa: E402
+from gauntlet.server.diagnostics import finding_diagnostics  # noqa: E402
+from gauntlet.server.jobs import Job, JobKey, JobRequest, run_job  # noqa: E402
 from gauntlet.server.prompts import DiagnosticInfo  # noqa: E402
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig  # noqa: E402
 from tests.openai_stub import _TOKEN, OpenAIStub  # noqa: E402

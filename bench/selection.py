@@ -76,7 +76,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tasklib
 
 from gauntlet.graders import rank
-from gauntlet.graders.findings import Check
+from gauntlet.graders.registry import check_from_json
 
 REPO = Path(__file__).resolve().parent.parent
 GAUNTLET_TIMEOUT = 600.0
@@ -388,9 +388,6 @@ class Bench:
             run.selected = cluster_pick(vectors)
 
 
-DETAIL_KEYS = frozenset({"status", "reason", "findings", "gate", "duration_s"})
-
-
 def verified_evidence(
     report: dict[str, Any], cands: list[tasklib.Candidate]
 ) -> tuple[list[rank.Evidence], int]:
@@ -405,14 +402,7 @@ def verified_evidence(
             valid += 1
         if not v.get("verified") or v.get("unchanged") or v.get("id") not in content:
             continue
-        checks = {
-            name: Check(
-                status=c["status"],
-                findings=tuple(c.get("findings", [])),
-                details={k: val for k, val in c.items() if k not in DETAIL_KEYS},
-            )
-            for name, c in checks_json.items()
-        }
+        checks = {name: check_from_json(name, c) for name, c in checks_json.items()}
         evidence.append(rank.evidence_of(v["id"], content[v["id"]], checks))
     return evidence, valid
 

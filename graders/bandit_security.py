@@ -13,10 +13,12 @@ import io
 import logging
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from gauntlet.graders.base import GraderContext, GraderError
 from gauntlet.graders.findings import Finding, line_context
+from gauntlet.graders.registry import GraderSpec, ProjectFiles, severity_by_level
 
 # bandit's manager keeps per-run state in module-level objects; one scan at a time.
 _LOCK = threading.Lock()
@@ -34,7 +36,7 @@ class BanditGrader:
 
     @property
     def configured(self) -> bool:
-        return self.ctx.config.bandit
+        return self.ctx.config.has(self.name)
 
     def is_gate(self, finding: Finding) -> bool:
         return finding.severity.upper() in GATE_SEVERITIES
@@ -46,7 +48,7 @@ class BanditGrader:
             except ImportError as exc:
                 raise GraderError(f"bandit is not installed: {exc}") from exc
 
-            args = self.ctx.config.bandit_args
+            args = bandit_args(self.ctx.root)
             config_file = args[1] if args[:1] == ("-c",) else None
             # bandit logs its config warnings: keep them, and keep them off the server's log.
             notes = _Notes()
@@ -73,7 +75,7 @@ class BanditGrader:
         project skips is not one its own bandit run gives."""
         include: set[str] = set()
         exclude: set[str] = set()
-        args = self.ctx.config.bandit_args
+        args = bandit_args(self.ctx.root)
         if args[:1] == ("-c",):
             conf = self._bandit_config()
             include.update(_ids(conf.get_option("tests")))
@@ -169,3 +171,24 @@ class _Notes(logging.Handler):
             line = f"bandit: {record.msg}"
         if line not in self.lines:
             self.lines.append(line[:300])
+
+
+def bandit_args(root: Path) -> tuple[str, ...]:
+    """Where the project keeps its bandit config, as `bandit -r` is told: `[tool.bandit]` in
+    pyproject.toml, else a `.bandit` ini file; () when it keeps none."""
+    if "bandit" in ProjectFiles.of(root).tools:
+        return ("-c", str(root / "pyproject.toml"))
+    if (root / ".bandit").is_file():
+        return ("--ini", str(root / ".bandit"))
+    return ()
+
+
+GRADER = GraderSpec(
+    name="bandit",
+    order=20,
+    shown_at=35,  # "ruff/mypy/bandit clean", as people name them
+    create=BanditGrader,
+    describe="bandit's security checks; MEDIUM and HIGH findings gate",
+    detect=lambda files: "bandit" in files.tools or files.has_file(".bandit"),
+    severity=severity_by_level,
+)

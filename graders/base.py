@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Protocol
 
 from gauntlet.graders.findings import Finding
+from gauntlet.graders.registry import RegistryError, installed, static_specs
+from gauntlet.graders.tools import HOST_TOOLS, Tools
 from gauntlet.graders.workspace import Interpreter, ToolConfig
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ class GraderContext:
     config: ToolConfig
     interpreter: Interpreter
     timeout_s: float = 30.0
+    tools: Tools = HOST_TOOLS
+    """Where the grader finds its executables (ruff, the Python of the mypy worker)."""
 
 
 class StaticGrader(Protocol):
@@ -56,26 +60,15 @@ class GraderFactory(Protocol):
     def __call__(self, ctx: GraderContext) -> StaticGrader: ...
 
 
-def load_graders(
-    ctx: GraderContext, names: tuple[str, ...] = ("ruff", "bandit", "mypy")
-) -> list[StaticGrader]:
-    """Build the named graders from the `gauntlet.graders` entry-point group, cheap ones first."""
-    found = {ep.name: ep for ep in entry_points(group="gauntlet.graders")}
-    graders: list[StaticGrader] = []
-    for name in names:
-        ep = found.get(name)
-        if ep is None:
-            raise GraderError(
-                f"grader {name!r} is not installed (entry point gauntlet.graders:{name})"
-            )
-        try:
-            factory: GraderFactory = ep.load()
-        except Exception as exc:  # a plugin's import error is its own; say whose it is
-            raise GraderError(
-                f"grader {name!r} from {_origin(ep)} fails to load: {type(exc).__name__}: {exc}"
-            ) from exc
-        graders.append(factory(ctx))
-    return graders
+def load_graders(ctx: GraderContext, names: Iterable[str] | None = None) -> list[StaticGrader]:
+    """Build the named static graders (every installed one when None) from the registry, in
+    their order; a grader that is not installed or fails to load is a GraderError naming its
+    distribution."""
+    try:
+        specs = static_specs(names)
+    except RegistryError as exc:
+        raise GraderError(str(exc)) from exc
+    return [spec.create(ctx) for spec in specs if spec.create is not None]
 
 
 @dataclass(frozen=True)
@@ -92,16 +85,9 @@ class InstalledGrader:
 def installed_graders() -> list[InstalledGrader]:
     """Every grader in the `gauntlet.graders` entry-point group, loaded to see that it can be."""
     out = []
-    for ep in sorted(entry_points(group="gauntlet.graders"), key=lambda e: e.name):
-        problem = ""
-        try:
-            ep.load()
-        except Exception as exc:
-            problem = f"fails to load: {type(exc).__name__}: {exc}"
-        out.append(InstalledGrader(ep.name, _origin(ep), problem))
+    for name, got in installed():
+        if isinstance(got, RegistryError):
+            out.append(InstalledGrader(name, got.origin, got.problem))
+        else:
+            out.append(InstalledGrader(name, got.origin))
     return out
-
-
-def _origin(ep: EntryPoint) -> str:
-    dist = ep.dist
-    return f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gauntlet.graders.evidence import Outputs
+
 from . import pyast
 
 MAX_PROBES = 40
@@ -51,12 +53,12 @@ class Group:
 
 
 def behaviour_of(
-    results: Mapping[str, str], outputs: Mapping[str, str], fixed: Sequence[str] = ()
+    results: Mapping[str, str], outputs: Mapping[str, Outputs], fixed: Sequence[str] = ()
 ) -> tuple[object, ...]:
     """A signature of what a candidate did: per test its outcome and its calls' outputs (or
     exception types), plus the project tests it fixed. Equal signatures agree."""
     per_test = tuple(
-        (tid, "pass" if status == "pass" else "fail", outputs.get(tid, ""))
+        (tid, "pass" if status == "pass" else "fail", outputs.get(tid, Outputs()))
         for tid, status in sorted(results.items())
     )
     return (per_test, tuple(sorted(fixed)))

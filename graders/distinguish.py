@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from gauntlet.graders.differential import called_functions
 from gauntlet.graders.engine import Engine
+from gauntlet.graders.evidence import TIMEOUT, Outputs
 from gauntlet.graders.rank import evidence_of, groups_of, rank
 from gauntlet.graders.records import Report, Verdict
 from gauntlet.graders.workspace import module_names
@@ -49,10 +50,9 @@ class Outcome:
 
     args: str
     """The repr of the argument list."""
-    a: str
-    """The runner's record for `Split.a`: "f=VALUE", "f=~VALUE", "f!ExceptionType", "missing",
-    "none", or "" when the call did not run."""
-    b: str
+    a: Outputs
+    """What `Split.a` returned or raised (empty when the call did not run)."""
+    b: Outputs
 
     @property
     def differs(self) -> bool:
@@ -119,32 +119,30 @@ def function_for(
 
 def run_inputs(
     engine: Engine, rel_path: str, content: str, function: str, inputs: Sequence[str]
-) -> tuple[list[str], str]:
+) -> tuple[list[Outputs], str]:
     """What `function` returned or raised on each argument list (a repr of a list of literals) in
     `content` as `rel_path`, in the sandbox; and why the run failed ("" when it did not)."""
     return engine.run_calls(rel_path, content, [(function, args) for args in inputs])
 
 
-def describe(output: str) -> str:
-    """A runner's record of one call, for people (and the judge)."""
+def describe(output: Outputs) -> str:
+    """What one call did, for people (and the judge)."""
     if not output:
         return "did not run (out of time)"
-    if output == "missing":
+    if output.note == "missing":
         return "the function is missing"
-    if output == "none":
+    if output.note == "none" or not (output.calls or output.digest):
         return "no result was recorded"
-    name, sep, value = output.partition("=")
-    if sep and name.isidentifier():
-        note = ""
-        if value.startswith("~"):
-            value, note = value[1:], " (not the declared return type)"
-        if value.startswith("#"):
-            return f"returned a value too long to show ({value})" + note
-        return f"returned {value}{note}"
-    name, sep, error = output.rpartition("!")
-    if sep and name.isidentifier():
-        return "ran out of time" if error == "timeout" else f"raised {error}"
-    return output
+    note = "" if output.fits else " (not the declared return type)"
+    if output.digest:
+        return f"returned a value too long to show ({output.digest.lstrip('~')})" + note
+    call = output.calls[0]
+    if call.raised is not None:
+        return "ran out of time" if call.raised == TIMEOUT else f"raised {call.raised}"
+    value = call.value or ""
+    if value.startswith("#"):
+        return f"returned a value too long to show ({value})" + note
+    return f"returned {value}{note}"
 
 
 def prefer(report: Report, members: Sequence[str]) -> str | None:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet.graders.base import GraderContext, GraderError, StaticGrader, load_graders
+from gauntlet.graders.evidence import Outputs, StaticEvidence, TestEvidence, UntrustedEvidence
 from gauntlet.graders.findings import Check, Finding, Status, new_findings
 from gauntlet.graders.pytest_tests import FULL_RUN, RunSpec, TestRun, run_pytest
 from gauntlet.graders.records import (
-    CHECK_ORDER,
     Baseline,
     Candidate,
     Report,
@@ -24,8 +24,9 @@ from gauntlet.graders.records import (
     Verdict,
     left_out_message,
 )
+from gauntlet.graders.registry import SYNTAX, pipeline
 from gauntlet.graders.rounds import Round
-from gauntlet.graders.sandbox import Limits, Sandbox
+from gauntlet.graders.sandbox import Limits, Sandbox, SandboxLike
 from gauntlet.graders.tamper import tamper_reason
 from gauntlet.graders.testmap import (
     FORMAT,
@@ -36,6 +37,7 @@ from gauntlet.graders.testmap import (
     store,
     uses_of_tests,
 )
+from gauntlet.graders.tools import HOST_TOOLS, Tools
 from gauntlet.graders.untrusted_tests import PROBE_BUDGET_S, run_untrusted
 from gauntlet.graders.verdicts import rank_verdicts, withdraw
 from gauntlet.graders.warm_tests import WarmPool
@@ -89,8 +91,8 @@ class Engine:
         workspace: Path,
         *,
         interpreter: str = "",
-        sandbox: Sandbox | None = None,
-        graders: Sequence[str] = ("ruff", "bandit", "mypy"),
+        sandbox: SandboxLike | None = None,
+        graders: Sequence[str] | None = None,
         workers: int = 2,
         test_limits: Limits | None = None,
         per_test_s: float = 2.0,
@@ -98,12 +100,22 @@ class Engine:
         warm: bool = True,
         warm_runners: int = 4,
         map_cache: Path | None = None,
+        tools: Tools = HOST_TOOLS,
     ) -> None:
+        """`sandbox` runs the project's tests (by default a `Sandbox` over the project's
+        interpreter); `tools` says where the sandbox and the static graders find their
+        executables (by default on this host)."""
         self.snapshot = Snapshot(workspace)
         self.interpreter = find_interpreter(self.snapshot.workspace, interpreter)
         read_only = [Path(p) for p in (*self.interpreter.prefixes, *self.interpreter.sys_path)]
-        self.sandbox = sandbox or Sandbox(read_only=[p for p in read_only if p.exists()])
-        self.grader_names = tuple(graders)
+        self.tools = tools
+        self.sandbox: SandboxLike = sandbox or Sandbox(
+            read_only=[p for p in read_only if p.exists()], tools=tools
+        )
+        self.pipeline = pipeline(graders)
+        """Every check a candidate goes through, in order (graders/registry.py); `graders` names
+        the static graders (None: every installed one)."""
+        self.grader_names = tuple(s.name for s in self.pipeline if s.static)
         self.workers = max(1, workers)
         self.test_limits = test_limits or Limits(timeout_s=60.0)
         self.per_test_s = per_test_s
@@ -348,6 +360,7 @@ class Engine:
                     config=detect_config(self.snapshot.root),
                     interpreter=self.interpreter,
                     timeout_s=self.tool_timeout_s,
+                    tools=self.tools,
                 )
                 self._graders[rel_path] = load_graders(ctx, self.grader_names)
             return self._graders[rel_path]
@@ -364,6 +377,12 @@ class Engine:
             except GraderError as exc:
                 errors.append(f"{grader.name}: {exc}")
         return found, errors
+
+    @property
+    def baseline_count(self) -> int:
+        """How many baselines the engine keeps (at most MAX_BASELINES)."""
+        with self._lock:
+            return len(self._baselines)
 
     def baseline(self, rel_path: str, current: str) -> Baseline:
         key = (rel_path, hashlib.sha256(current.encode()).hexdigest())
@@ -459,23 +478,24 @@ class Engine:
             return failed is not None or (cancel is not None and cancel.is_set())
 
         t0 = time.perf_counter()
-        record("syntax", _syntax_check(v.content, rel_path, t0))
-        if not skip_rest():
-            why = tamper_reason(v.content, base.text)
-            if why:
-                record("syntax", Check("fail", f"refused: the code {why}", gate=True))
-        for grader in self.graders_for(rel_path):
+        static = {g.name: g for g in self.graders_for(rel_path)}
+        for spec in self.pipeline:
             if skip_rest():
                 break
-            record(grader.name, _static_check(grader, base, v.content))
-        if not skip_rest():
-            record("tests", self._tests_check(rel_path, base, v.content, cancel))
-        if not skip_rest():
-            v.checks["untrusted_tests"] = Check("skipped", "no untrusted tests given")
-        for name in CHECK_ORDER:
-            if name not in v.checks:
-                reason = f"not run: {failed} failed" if failed else "not run: cancelled"
-                v.checks[name] = Check("skipped", reason)
+            if spec.stage == "syntax":
+                record(spec.name, _syntax_check(v.content, rel_path, t0))
+                why = tamper_reason(v.content, base.text) if not skip_rest() else None
+                if why:
+                    record(spec.name, Check("fail", f"refused: the code {why}", gate=True))
+            elif spec.stage == "static":
+                record(spec.name, _static_check(static[spec.name], base, v.content))
+            elif spec.stage == "tests":
+                record(spec.name, self._tests_check(rel_path, base, v.content, cancel))
+            else:
+                # Untrusted tests run once the round knows its verified candidates (rounds.py).
+                v.checks[spec.name] = Check("skipped", "no untrusted tests given")
+        reason = f"not run: {failed} failed" if failed else "not run: cancelled"
+        v.checks = {s.name: v.checks.get(s.name) or Check("skipped", reason) for s in self.pipeline}
         v.verified = failed is None and not (cancel is not None and cancel.is_set())
 
     def _tests_check(
@@ -489,32 +509,32 @@ class Engine:
                 "skipped",
                 "no tests cover this: no test file imports the module",
                 gate=True,
-                details={"covered": False},
+                evidence=TestEvidence(covered=False),
             )
         if tmap.problem:
             return Check(
                 "skipped",
                 f"no tests ran: the tests could not run on the saved file ({tmap.problem})",
                 gate=True,
-                details={"covered": False},
+                evidence=TestEvidence(covered=False),
             )
         sel = tmap.select(content)
         # The map is of the saved text: the tests the unsaved changes reach can see whatever the
         # candidate does there (undoing one of them, say) too.
         stale = base.stale.tests if base.stale is not None else frozenset()
         chosen = sorted(sel.tests | stale)
-        scope: dict[str, Any] = {
-            "selected": len(chosen),
-            "of": len(tmap.outcomes),
-            "why": sel.why,
-            "functions": list(sel.functions),
-        }
+        scope = TestEvidence(
+            selected=len(chosen),
+            of=len(tmap.outcomes),
+            why=sel.why,
+            functions=tuple(sel.functions),
+        )
         if not chosen:
             return Check(
                 "skipped",
                 "no tests cover this change: no test ran the code it changes",
                 gate=True,
-                details={"covered": False, **scope},
+                evidence=replace(scope, covered=False),
             )
         before_of = self._outcomes_on_current(rel_path, base, chosen)
         cpu, wall = self.test_limit(tmap, chosen)
@@ -528,8 +548,8 @@ class Engine:
         )
         # A warm runner's own clock includes its idle wait: time the run from here.
         run = replace(run, duration_s=time.perf_counter() - t0)
-        limits = {"cpu_limit_s": round(cpu, 1), "limit_s": round(wall, 1)}
-        return self._compare(run, before_of(), tmap, {**scope, **limits})
+        limits = replace(scope, cpu_limit_s=round(cpu, 1), limit_s=round(wall, 1))
+        return self._compare(run, before_of(), tmap, limits)
 
     def test_limit(self, tmap: CoverageMap, tests: Sequence[str]) -> tuple[float, float]:
         """The CPU and wall-clock limits of a run of `tests` on a candidate, from what they (and
@@ -594,7 +614,7 @@ class Engine:
         return outcomes
 
     def _compare(
-        self, run: TestRun, before: dict[str, str], tmap: CoverageMap, scope: dict[str, Any]
+        self, run: TestRun, before: dict[str, str], tmap: CoverageMap, scope: TestEvidence
     ) -> Check:
         # What the current file's own code does in its tests is the user's business; new attempts
         # by the candidate (network, processes, writes outside /tmp, signals) reject it.
@@ -602,10 +622,14 @@ class Engine:
         if fresh:
             why = f"the candidate tried to {fresh[0]} (refused by the sandbox)"
             return Check(
-                "fail", why, gate=True, details={"attempts": fresh}, duration_s=run.duration_s
+                "fail",
+                why,
+                gate=True,
+                evidence=TestEvidence(attempts=tuple(fresh)),
+                duration_s=run.duration_s,
             )
         if run.problem:
-            return Check("fail", run.problem, gate=True, details=scope, duration_s=run.duration_s)
+            return Check("fail", run.problem, gate=True, evidence=scope, duration_s=run.duration_s)
         regressed = sorted(
             t for t, o in before.items() if o == "passed" and run.outcomes.get(t) != "passed"
         )
@@ -616,16 +640,16 @@ class Engine:
             t for t, o in run.outcomes.items() if t not in before and o == "passed"
         )
         passed = sum(1 for o in run.outcomes.values() if o == "passed")
-        details: dict[str, Any] = {
-            "passed": passed,
-            "total": len(run.outcomes),
-            "fixed": fixed,
-            "regressed": regressed,
-            "new_passing": new_passing,
-            "isolated": run.isolated,
-            "covered": True,
-            **scope,
-        }
+        evidence = replace(
+            scope,
+            passed=passed,
+            total=len(run.outcomes),
+            fixed=tuple(fixed),
+            regressed=tuple(regressed),
+            new_passing=tuple(new_passing),
+            isolated=run.isolated,
+            covered=True,
+        )
         if regressed:
             missing = [t for t in regressed if t not in run.outcomes]
             why = (
@@ -633,8 +657,8 @@ class Engine:
             )
             if missing:
                 why += f" ({len(missing)} did not run)"
-            return Check("fail", why, gate=True, details=details, duration_s=run.duration_s)
-        return Check("pass", gate=True, details=details, duration_s=run.duration_s)
+            return Check("fail", why, gate=True, evidence=evidence, duration_s=run.duration_s)
+        return Check("pass", gate=True, evidence=evidence, duration_s=run.duration_s)
 
     def confirm_content(
         self,
@@ -682,7 +706,7 @@ class Engine:
         t0 = time.perf_counter()
         run = self.run_tests(rel_path, list(tmap.test_files), content, halt)
         run = replace(run, duration_s=time.perf_counter() - t0)
-        scope = {"selected": len(everyone), "of": len(everyone), "why": "every covering test"}
+        scope = TestEvidence(selected=len(everyone), of=len(everyone), why="every covering test")
         return self._compare(run, before_of(), tmap, scope)
 
     def _untrusted_check(
@@ -713,13 +737,13 @@ class Engine:
             probes=probes,
         )
         passed = sum(1 for s in run.results.values() if s == "pass")
-        details = {
-            "passed": passed,
-            "total": len(untrusted),
-            "results": dict(sorted(run.results.items())),
-            "outputs": dict(sorted(run.outputs.items())),
-            "probes": list(run.probes),
-        }
+        evidence = UntrustedEvidence(
+            passed=passed,
+            total=len(untrusted),
+            results=dict(sorted(run.results.items())),
+            outputs=dict(sorted(run.outputs.items())),
+            probes=run.probes,
+        )
         status: Status = "pass" if passed == len(untrusted) else "fail"
         reason = "" if status == "pass" else f"{passed}/{len(untrusted)} untrusted tests passed"
         if run.attempts:
@@ -727,22 +751,24 @@ class Engine:
                 "fail",
                 f"the candidate tried to {run.attempts[0]} (refused by the sandbox)",
             )
-            details["attempts"] = list(run.attempts)
-        return Check(status, reason, gate=False, details=details, duration_s=run.duration_s)
+            evidence = replace(evidence, attempts=tuple(run.attempts))
+        return Check(status, reason, gate=False, evidence=evidence, duration_s=run.duration_s)
 
     def run_calls(
         self, rel_path: str, content: str, calls: Sequence[tuple[str, str]]
-    ) -> tuple[list[str], str]:
+    ) -> tuple[list[Outputs], str]:
         """What each call (function name, repr of its argument list) returned or raised on
         `content` as `rel_path`, in the sandbox: the untrusted-tests runner's probes, after one
-        empty test. Returns the outputs in call order ("" for a call that did not run) and why the
-        run failed ("" when it did not)."""
+        empty test. Returns the outputs in call order (empty for a call that did not run) and why
+        the run failed ("" when it did not)."""
         check = self._untrusted_check(rel_path, content, [UntrustedTest("calls", "")], calls)
-        outputs = [str(out) for out in check.details.get("probes", [])]
+        ev = check.evidence
+        outputs = list(ev.probes) if isinstance(ev, UntrustedEvidence) else []
         if check.status == "pass":
             return outputs, ""
         # The empty test fails only when the process died: a refused attempt says which.
-        return outputs, check.reason if "attempts" in check.details else "the run did not finish"
+        refused = isinstance(ev, UntrustedEvidence) and ev.attempts is not None
+        return outputs, check.reason if refused else "the run did not finish"
 
 
 def _into(fut: Future[Any], fn: Callable[..., Any], *args: Any) -> None:
@@ -763,7 +789,7 @@ def _syntax_check(content: str, rel_path: str, t0: float) -> Check:
             gate=True,
             findings=(
                 Finding(
-                    "syntax",
+                    SYNTAX,
                     "syntax-error",
                     exc.msg,
                     exc.lineno or 0,
@@ -793,15 +819,17 @@ def _static_check(grader: StaticGrader, base: Baseline, content: str) -> Check:
         return Check("error", str(exc), gate=True, duration_s=time.perf_counter() - t0)
     fresh = new_findings(before or [], after)
     gating = [f for f in fresh if grader.is_gate(f)]
-    details = {"configured": grader.configured, "new": len(fresh), "existing": len(before or [])}
+    evidence = StaticEvidence(grader.configured, len(fresh), len(before or []))
     dt = time.perf_counter() - t0
     if gating:
         first = gating[0]
         why = f"{len(gating)} new finding(s), first {first.code} line {first.line}: {first.message}"
         return Check(
-            "fail", why[:300], findings=tuple(fresh), gate=True, details=details, duration_s=dt
+            "fail", why[:300], findings=tuple(fresh), gate=True, evidence=evidence, duration_s=dt
         )
     if fresh:
         why = f"{len(fresh)} new finding(s) counted against it (not a gate without project config)"
-        return Check("pass", why, findings=tuple(fresh), gate=True, details=details, duration_s=dt)
-    return Check("pass", gate=True, details=details, duration_s=dt)
+        return Check(
+            "pass", why, findings=tuple(fresh), gate=True, evidence=evidence, duration_s=dt
+        )
+    return Check("pass", gate=True, evidence=evidence, duration_s=dt)

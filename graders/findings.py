@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from gauntlet.graders.evidence import Evidence
 
 Status = Literal["pass", "fail", "error", "skipped"]
 
@@ -54,7 +56,8 @@ class Check:
     """New findings (not present in the current file)."""
     gate: bool = False
     """True when this check failing keeps the candidate from being verified."""
-    details: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Evidence | None = None
+    """What the grader measured (graders/evidence.py), for ranking and the report."""
     duration_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -64,7 +67,8 @@ class Check:
         if self.findings:
             out["findings"] = [f.to_json() for f in self.findings]
         out["gate"] = self.gate
-        out.update(self.details)
+        if self.evidence is not None:
+            out.update(self.evidence.to_json())
         out["duration_s"] = round(self.duration_s, 4)
         return out
 

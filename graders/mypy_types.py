@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any, TypeGuard
 from gauntlet.graders.base import GraderContext, GraderError
 from gauntlet.graders.findings import Finding, line_context
 from gauntlet.graders.procs import kill_group
+from gauntlet.graders.registry import GraderSpec, ProjectFiles, severity_by_level
+from gauntlet.graders.tools import ToolUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class MypyGrader:
         self._cache = Path(tempfile.mkdtemp(prefix="gauntlet-mypy-"))
         self.notes: list[str] = []
         """What mypy said about the project's config rather than the code (unused sections)."""
-        if self.ctx.config.mypy and self.stubbed:
+        if self.ctx.config.has(self.name) and self.stubbed:
             stub = Path(self.ctx.rel_path).with_suffix(".pyi").name
             self.notes.append(
                 f"{stub} stands in for {Path(self.ctx.rel_path).name} in the project's mypy runs: "
@@ -63,7 +64,7 @@ class MypyGrader:
         """The project runs mypy on this file: it configures mypy, and no stub stands in for the
         file (with `more.pyi` beside `more.py`, the project's mypy reads the stub and never checks
         the module itself; there only errors that fail at run time block)."""
-        return self.ctx.config.mypy and not self.stubbed
+        return self.ctx.config.has(self.name) and not self.stubbed
 
     @property
     def stubbed(self) -> bool:
@@ -75,8 +76,12 @@ class MypyGrader:
     def _start(self, prime: bool = False) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
+        try:
+            python = self.ctx.tools.python()
+        except ToolUnavailable as exc:
+            raise GraderError(f"mypy worker could not start: {exc}") from exc
         argv = [
-            sys.executable,
+            python,
             "-m",
             "gauntlet.graders.mypy_worker",
             str(self.ctx.root),
@@ -225,3 +230,21 @@ class MypyGrader:
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _mypy_configured(files: ProjectFiles) -> bool:
+    return (
+        "mypy" in files.tools
+        or files.has_file("mypy.ini", ".mypy.ini")
+        or files.ini_has_section("setup.cfg", "mypy")
+    )
+
+
+GRADER = GraderSpec(
+    name="mypy",
+    order=30,
+    create=MypyGrader,
+    describe="mypy in a warm worker with the project's config; errors that fail at run time gate",
+    detect=_mypy_configured,
+    severity=severity_by_level,
+)

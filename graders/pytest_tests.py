@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gauntlet.graders.sandbox import Limits, Sandbox, SandboxJob, SandboxResult
+from gauntlet.graders.sandbox import Limits, SandboxJobLike, SandboxLike, SandboxResult
 from gauntlet.graders.workspace import Interpreter
 
 REPORT = "pytest-report.json"
@@ -156,7 +156,7 @@ def run_extras(canary: tuple[str, str]) -> dict[str, str]:
 
 
 def run_env(
-    job: SandboxJob, interp: Interpreter, targets: Iterable[str]
+    job: SandboxJobLike, interp: Interpreter, targets: Iterable[str]
 ) -> tuple[list[str], dict[str, str]]:
     """The interpreter command and environment for a test run in `job`."""
     py, env = python_argv(interp)
@@ -174,7 +174,7 @@ def run_env(
     return py, env
 
 
-def pytest_args(job: SandboxJob, test_files: list[str], canary: str) -> list[str]:
+def pytest_args(job: SandboxJobLike, test_files: list[str], canary: str) -> list[str]:
     return [
         "-p",
         "gauntlet_report",
@@ -224,7 +224,7 @@ def killed_on(halt: threading.Event | None, kill: Callable[[], None]) -> Iterato
 
 
 def run_pytest(
-    sandbox: Sandbox,
+    sandbox: SandboxLike,
     root: Path,
     interp: Interpreter,
     test_files: list[str],

@@ -37,10 +37,8 @@ from __future__ import annotations
 import ast
 import difflib
 import math
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from gauntlet.graders.differential import (
     Adaptive,
@@ -49,7 +47,9 @@ from gauntlet.graders.differential import (
     behaviour_of,
     group_by_behaviour,
 )
+from gauntlet.graders.evidence import Outputs, TestEvidence, UntrustedEvidence
 from gauntlet.graders.findings import Check
+from gauntlet.graders.registry import TESTS, UNTRUSTED_TESTS
 
 from . import pyast
 
@@ -104,9 +104,9 @@ class Evidence:
     """New findings that are evidence against it but not a gate."""
     behaviour: tuple[object, ...]
     """A signature of what it did: candidates with equal signatures agree."""
-    outputs: Mapping[str, str] = field(default_factory=dict)
+    outputs: Mapping[str, Outputs] = field(default_factory=dict)
     """untrusted test id -> what the test's calls returned or raised (see differential.py)."""
-    probes: Sequence[str] = ()
+    probes: Sequence[Outputs] = ()
     """What each probe call returned or raised, in the order every candidate got them."""
     untested: bool = False
     """No project test ran the code it changes: nothing but the static checks stands behind it."""
@@ -118,7 +118,7 @@ class Evidence:
     @property
     def bad_types(self) -> bool:
         """Some test's call returned a value that contradicts the return annotation."""
-        return any(_bad_type(o) for o in self.outputs.values())
+        return any(not o.fits for o in self.outputs.values())
 
 
 @dataclass(frozen=True)
@@ -135,39 +135,36 @@ class Ranked:
 
 
 def evidence_of(id: str, content: str, checks: Mapping[str, Check]) -> Evidence:
-    """The evidence in one verified candidate's checks."""
-    tests = checks.get("tests")
-    tdet: Mapping[str, Any] = tests.details if tests else {}
-    untr = checks.get("untrusted_tests")
-    udet: Mapping[str, Any] = untr.details if untr else {}
-    results = {str(k): str(v) for k, v in dict(udet.get("results", {})).items()}
-    outputs = {str(k): str(v) for k, v in dict(udet.get("outputs", {})).items()}
-    probes = tuple(str(p) for p in udet.get("probes", []))
-    fixed = [str(t) for t in tdet.get("fixed", [])]
-    soft = sum(len(checks[n].findings) for n in ("ruff", "mypy", "bandit") if n in checks)
+    """The evidence in one verified candidate's checks: the project's tests' and the untrusted
+    tests' (graders/evidence.py), and the new findings of every other check, which count
+    against it when they do not gate."""
+    tests = checks.get(TESTS)
+    tev = tests.evidence if tests is not None else None
+    tev = tev if isinstance(tev, TestEvidence) else TestEvidence()
+    untr = checks.get(UNTRUSTED_TESTS)
+    uev = untr.evidence if untr is not None else None
+    uev = uev if isinstance(uev, UntrustedEvidence) else UntrustedEvidence(0, 0)
+    results = dict(uev.results)
+    fixed = list(tev.fixed or ())
+    soft = sum(
+        len(c.findings) for name, c in checks.items() if name not in (TESTS, UNTRUSTED_TESTS)
+    )
+    # Two samples that both refuse an input agree on it, whichever exception they raise (right
+    # samples differ there most, on inputs outside the spec).
+    alike = {t: o.alike() for t, o in uev.outputs.items()}
     return Evidence(
         id=id,
         content=content,
         tests_fixed=len(fixed),
-        tests_passed=int(tdet.get("passed", 0)),
-        tests_total=int(tdet.get("total", 0)),
+        tests_passed=tev.passed or 0,
+        tests_total=tev.total or 0,
         untrusted=results,
         soft_findings=soft,
-        behaviour=behaviour_of(results, {t: _raised(o) for t, o in outputs.items()}, fixed),
-        outputs=outputs,
-        probes=probes,
+        behaviour=behaviour_of(results, alike, fixed),
+        outputs=dict(uev.outputs),
+        probes=uev.probes,
         untested=tests is None or tests.status != "pass",
     )
-
-
-_EXCEPTION = re.compile(r"!(?!timeout\b)\w+")
-
-
-def _raised(output: str) -> str:
-    """A test's outputs with every exception type the same: two samples that both refuse an
-    input agree on it, whichever exception they raise (right samples differ there most, on
-    inputs outside the spec)."""
-    return _EXCEPTION.sub("!raised", output)
 
 
 def groups_of(evidence: Sequence[Evidence], by_outputs: bool = True) -> list[Group]:
@@ -339,7 +336,7 @@ def output_agreement(evidence: Sequence[Evidence]) -> dict[str, int]:
     or raised what it did on that test's calls. Counted per test, so a member that differs from
     the rest only where the spec says nothing (an input outside it) loses one pair, not its
     place: the set's own majority behaviour, as MBR-exec picks it, made tolerant."""
-    said = {e.id: {t: _raised(out) for t, out in e.outputs.items() if out} for e in evidence}
+    said = {e.id: {t: out.alike() for t, out in e.outputs.items() if out} for e in evidence}
     return {
         e.id: sum(
             1
@@ -368,14 +365,11 @@ def probe_agreement(evidence: Sequence[Evidence]) -> dict[str, tuple[int, int]]:
         crashes = sum(
             1
             for i, mine in enumerate(e.probes)
-            if _crashed(mine) and any(i < len(o.probes) and "=" in o.probes[i] for o in others)
+            if mine.crash in CRASHES
+            and any(i < len(o.probes) and o.probes[i].returned for o in others)
         )
         out[e.id] = (crashes, agree)
     return out
-
-
-def _crashed(output: str) -> bool:
-    return "!" in output and output.rsplit("!", 1)[1] in CRASHES
 
 
 def adaptive(selected: str | None, evidence: Sequence[Evidence]) -> Adaptive:
@@ -505,10 +499,6 @@ def rank(
         )
     out.sort(key=lambda r: keys[r.id])
     return out
-
-
-def _bad_type(output: str) -> bool:
-    return output.startswith("~") or "=~" in output
 
 
 def _public_names_changed(old: str, new: str) -> int:

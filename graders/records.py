@@ -12,12 +12,11 @@ from gauntlet.graders.differential import Adaptive
 from gauntlet.graders.findings import Check, Finding
 from gauntlet.graders.pytest_tests import TestRun
 from gauntlet.graders.rank import Evidence, adaptive, evidence_of
+from gauntlet.graders.registry import ordered
 from gauntlet.graders.testmap import (
     CoverageMap,
     Selection,
 )
-
-CHECK_ORDER = ("syntax", "ruff", "bandit", "mypy", "tests", "untrusted_tests")
 
 
 class Cancelled(Exception):
@@ -59,9 +58,7 @@ class Verdict:
             "score": self.score,
             "risk": self.risk,
             "summary": self.summary,
-            "checks": {
-                name: self.checks[name].to_json() for name in CHECK_ORDER if name in self.checks
-            },
+            "checks": {name: check.to_json() for name, check in ordered(self.checks)},
         }
         if self.duplicate_of:
             out["duplicate_of"] = self.duplicate_of

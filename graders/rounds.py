@@ -19,6 +19,7 @@ from gauntlet.graders.records import (
     check_cancel,
     left_out_of,
 )
+from gauntlet.graders.registry import SYNTAX, UNTRUSTED_TESTS
 from gauntlet.graders.untrusted_tests import probe_inputs
 from gauntlet.graders.verdicts import rank_verdicts
 from gauntlet.graders.workspace import (
@@ -96,6 +97,11 @@ class Round:
             fut = self.engine._pool.submit(self._grade, v)
             self._futures.append(fut)
         return fut
+
+    def checking(self, candidate_id: str) -> bool:
+        """Whether the candidate's checks have started (they may have finished since)."""
+        with self._lock:
+            return candidate_id in self._waited
 
     def cancel(self) -> None:
         """Drop the round's queued work and stop its running candidates at their next check.
@@ -193,7 +199,7 @@ class Round:
                 for v in verified
             ]
             for v, run in zip(verified, runs, strict=True):
-                v.checks["untrusted_tests"] = run.result()
+                v.checks[UNTRUSTED_TESTS] = run.result()
             # Duplicates carry their representative's checks, untrusted tests included.
             verdicts = self._settle(verdicts, graded if graded_only else None)
         selected = rank_verdicts(base.text, verdicts)
@@ -207,7 +213,7 @@ class Round:
         for v in verdicts:
             if v.unchanged:
                 v.checks = {
-                    "syntax": Check(
+                    SYNTAX: Check(
                         "fail", "identical to the current file: it changes nothing", gate=True
                     )
                 }

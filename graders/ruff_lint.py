@@ -10,34 +10,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import sys
 from pathlib import Path
 
 from gauntlet.graders.base import GraderContext, GraderError
 from gauntlet.graders.findings import Finding, line_context
 from gauntlet.graders.procs import ToolMissing, run_tool
+from gauntlet.graders.registry import GraderSpec, always_warning
+from gauntlet.graders.tools import HOST_TOOLS, Tools, ToolUnavailable
 
 # Names that are undefined crash at run time, so they block a candidate even without a ruff config.
 ALWAYS_GATE = frozenset({"F821", "F822", "F823"})
 MAX_NOTES = 20
 
 
-def ruff_executable() -> str:
-    """The ruff installed beside gauntlet, then PATH."""
+def ruff_executable(tools: Tools = HOST_TOOLS) -> str:
+    """The ruff `tools` finds (by default the one installed beside gauntlet, then PATH)."""
     try:
-        from ruff.__main__ import find_ruff_bin
-
-        return os.fsdecode(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        pass
-    beside = Path(sys.executable).parent / "ruff"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("ruff")
-    if found is None:
-        raise GraderError("ruff is not installed")
-    return found
+        return tools.ruff()
+    except ToolUnavailable as exc:
+        raise GraderError(str(exc) or "ruff is not installed") from exc
 
 
 class RuffGrader:
@@ -47,7 +38,7 @@ class RuffGrader:
         self.ctx = ctx
         # A missing ruff is an `error` check on each candidate, not a failure to build the graders.
         try:
-            self.exe: str | None = ruff_executable()
+            self.exe: str | None = ruff_executable(ctx.tools)
             self._missing = ""
         except GraderError as exc:
             self.exe, self._missing = None, str(exc)
@@ -56,7 +47,7 @@ class RuffGrader:
 
     @property
     def configured(self) -> bool:
-        return self.ctx.config.ruff
+        return self.ctx.config.has(self.name)
 
     def is_gate(self, finding: Finding) -> bool:
         return self.configured or finding.code in ALWAYS_GATE
@@ -155,3 +146,13 @@ def failure_reason(stderr: bytes, root: Path) -> str:
         else:
             parts.append(line.removeprefix("Cause:").strip())
     return "; ".join(parts)[:300] or "no message"
+
+
+GRADER = GraderSpec(
+    name="ruff",
+    order=10,
+    create=RuffGrader,
+    describe="ruff check with the project's config; undefined names gate without one",
+    detect=lambda files: "ruff" in files.tools or files.has_file("ruff.toml", ".ruff.toml"),
+    severity=always_warning,
+)

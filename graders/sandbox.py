@@ -11,7 +11,9 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Protocol
 
 from gauntlet.graders import sandbox_bwrap as bw
 from gauntlet.graders.sandbox_fs import (
@@ -31,12 +33,15 @@ from gauntlet.graders.sandbox_run import (
     run_bwrap,
     run_plain,
 )
+from gauntlet.graders.tools import HOST_TOOLS, Tools, ToolUnavailable
 
 __all__ = [
     "Limits",
     "Sandbox",
     "SandboxError",
     "SandboxJob",
+    "SandboxJobLike",
+    "SandboxLike",
     "SandboxResult",
     "SandboxUnavailable",
     "describe",
@@ -57,6 +62,71 @@ def interpreter_paths() -> list[str]:
     return [p for p in cands if p and os.path.isdir(p)]
 
 
+class SandboxJobLike(Protocol):
+    """What the test runners use of a job (`SandboxJob` is the one gauntlet makes)."""
+
+    @property
+    def root(self) -> Path:
+        """Where the project is visible to the code (the default cwd)."""
+        ...
+
+    @property
+    def extras_dir(self) -> Path:
+        """Holds the job's `extras` files; read-only to the code."""
+        ...
+
+    @property
+    def out_dir(self) -> Path:
+        """Writable by the code, emptied at the start of every run."""
+        ...
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] = ...,
+        stdin: bytes | None = ...,
+        limits: Limits | None = ...,
+        cwd: Path | None = ...,
+        on_stdout: Callable[[bytes], None] | None = ...,
+    ) -> SandboxResult: ...
+
+    def kill(self) -> None: ...
+
+    def add_extra(self, name: str, data: str | bytes) -> None: ...
+
+    def read_out(self, name: str, max_bytes: int = ...) -> bytes | None: ...
+
+
+class SandboxLike(Protocol):
+    """What the engine, the test runners and the server use of a sandbox: jobs to run code in, and
+    whether (and why not) they are isolated. `Sandbox` is the one gauntlet makes; a caller (a test)
+    may pass any object of this shape to `Engine(sandbox=...)`, `run_pytest`, `WarmPool`..."""
+
+    @property
+    def isolated(self) -> bool: ...
+
+    @property
+    def reason(self) -> str:
+        """Why runs are not isolated; "" when they are."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """One line for `gauntlet doctor`."""
+        ...
+
+    def job(
+        self,
+        root: Path,
+        *,
+        overlays: Mapping[str, str | bytes] = ...,
+        extras: Mapping[str, str | bytes] = ...,
+    ) -> AbstractContextManager[SandboxJobLike]:
+        """Fresh private dirs for runs over a read-only view of root with overlays applied."""
+        ...
+
+
 class Sandbox:
     """Runs untrusted code under bubblewrap when it works here, else with rlimits only."""
 
@@ -66,13 +136,20 @@ class Sandbox:
         read_only: Sequence[Path] = (),
         limits: Limits = _DEFAULT_LIMITS,
         require_isolation: bool = False,
+        tools: Tools = HOST_TOOLS,
     ) -> None:
+        """`tools` says where bubblewrap and its helpers are (or why they are not: then runs
+        are not isolated)."""
         self.limits = limits
         self._ro_paths = bw.dedupe_paths([*map(str, read_only), *interpreter_paths()])
-        self._tools: bw.Tools | None = None
-        found = bw.find_tools()
+        self._tools: bw.BwrapTools | None = None
+        found: bw.BwrapTools | str
+        try:
+            found = tools.bwrap()
+        except ToolUnavailable as exc:
+            found = str(exc) or "bubblewrap is unavailable"
         self._reason = found if isinstance(found, str) else self._probe(found)
-        if isinstance(found, bw.Tools) and not self._reason:
+        if isinstance(found, bw.BwrapTools) and not self._reason:
             self._tools = found
             mode = "code as a pooled non-root host uid" if found.as_root else "code as our uid"
             self._description = (
@@ -86,7 +163,7 @@ class Sandbox:
                 raise SandboxUnavailable(self._reason)
             log.warning("sandbox not isolated: %s", self._reason)
 
-    def _probe(self, tools: bw.Tools) -> str:
+    def _probe(self, tools: bw.BwrapTools) -> str:
         """Run `echo ok` through the full bwrap path; return why it failed, "" on success."""
         self._tools = tools
         try:
@@ -149,7 +226,7 @@ class SandboxJob:
 
     def __init__(
         self,
-        tools: bw.Tools | None,
+        tools: bw.BwrapTools | None,
         ro_paths: list[str],
         limits: Limits,
         jobdir: str,

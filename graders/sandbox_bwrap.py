@@ -50,7 +50,7 @@ _HIDDEN_ETC = (
 
 
 @dataclass(frozen=True)
-class Tools:
+class BwrapTools:
     """Host executables the bwrap backend needs, all under a system dir visible in the sandbox."""
 
     bwrap: str
@@ -62,13 +62,15 @@ class Tools:
     as_root: bool
 
 
-def find_tools() -> Tools | str:
-    """Locate bwrap and helpers; return a reason string when something is missing."""
+def find_tools(system_path: str = SYSTEM_PATH) -> BwrapTools | str:
+    """Locate bwrap and helpers in system_path; return a reason string when something is missing.
+
+    Callers go through `tools.Tools.bwrap()` (graders/tools.py), which a caller may replace."""
     found: dict[str, str] = {}
     for name in ("bwrap", "bash", "prlimit", "setpriv"):
-        path = shutil.which(name, path=SYSTEM_PATH)
+        path = shutil.which(name, path=system_path)
         if path is None:
-            return f"{name} not found in {SYSTEM_PATH}"
+            return f"{name} not found in {system_path}"
         found[name] = path
     try:
         out = subprocess.run(
@@ -79,7 +81,7 @@ def find_tools() -> Tools | str:
     version = out.stdout.decode(errors="replace").strip() or "bubblewrap (unknown version)"
     if seccomp_program() is None:
         return f"no seccomp filter for architecture {platform.machine()}"
-    return Tools(
+    return BwrapTools(
         found["bwrap"],
         version,
         found["bash"],
@@ -326,7 +328,7 @@ class Fds:
 
 
 def command(
-    tools: Tools, mounts: list[str], fds: Fds, *, cwd: str, argv: Sequence[str], lim: RunLimits
+    tools: BwrapTools, mounts: list[str], fds: Fds, *, cwd: str, argv: Sequence[str], lim: RunLimits
 ) -> list[str]:
     """The full bwrap argv for one run."""
     caps = ["--cap-drop", "ALL"]

@@ -84,7 +84,7 @@ def child_env(extra: Mapping[str, str], home: str, tmp: str) -> dict[str, str]:
 
 
 def run_bwrap(
-    tools: bw.Tools,
+    tools: bw.BwrapTools,
     mounts: bw.MountSpec,
     argv: Sequence[str],
     env: Mapping[str, str],

@@ -8,16 +8,16 @@ same inputs (differential testing) whether or not the test's expected values are
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gauntlet.graders.differential import called_functions, probes_from_tests
+from gauntlet.graders.evidence import Call, Outputs
 from gauntlet.graders.hint_inputs import hint_probes
 from gauntlet.graders.pytest_tests import AUDIT, audit_env, read_attempts, runner_source
-from gauntlet.graders.sandbox import Limits, Sandbox
+from gauntlet.graders.sandbox import Limits, SandboxLike
 from gauntlet.graders.workspace import Interpreter, module_names
 
 PROBE_BUDGET_S = 4.0
@@ -32,23 +32,24 @@ class UntrustedRun:
     problem: str = ""
     duration_s: float = 0.0
     attempts: tuple[str, ...] = ()
-    outputs: Mapping[str, str] = field(default_factory=dict)
-    """test id -> what its calls into the target returned or raised, e.g. "f=[1, 2]; f!KeyError"
-    (a digest when long; "=~" marks a value that contradicts the return annotation); absent for a
-    test whose line never came back."""
-    probes: tuple[str, ...] = ()
+    outputs: Mapping[str, Outputs] = field(default_factory=dict)
+    """test id -> what its calls into the target returned or raised (a digest when long);
+    absent for a test whose line never came back."""
+    probes: tuple[Outputs, ...] = ()
     """What each probe call (differential.probes_from_tests) returned or raised, in probe order;
-    "" for a probe that did not run."""
+    empty for a probe that did not run."""
 
 
-def output_signature(calls: Sequence[object]) -> str:
-    """One short string per test: the recorded calls joined, or a digest when that is long."""
-    text = "; ".join(str(c) for c in calls)
-    if len(text) > 160:
-        # The mark of a value that contradicts its annotation survives the digest.
-        mark = "~" if "=~" in text else ""
-        return mark + "#" + hashlib.sha256(text.encode()).hexdigest()[:16]
-    return text
+def outputs_of(calls: object) -> Outputs:
+    """The runner's records of one test's calls (or one probe's: a record, or "none"/"missing"
+    when it recorded no call, "" when it could not run); records it cannot read are dropped."""
+    if isinstance(calls, str):
+        return Outputs(note=calls) if calls in ("none", "missing") else Outputs()
+    if not isinstance(calls, list):
+        return Outputs()
+    if len(calls) == 3 and all(isinstance(x, str) for x in calls):
+        calls = [calls]  # one probe's single record
+    return Outputs.of([c for c in map(Call.from_runner, calls) if c is not None])
 
 
 def probe_inputs(
@@ -67,7 +68,7 @@ def probe_inputs(
 
 
 def run_untrusted(
-    sandbox: Sandbox,
+    sandbox: SandboxLike,
     root: Path,
     interp: Interpreter,
     tests: list[tuple[str, str]],
@@ -119,8 +120,8 @@ def run_untrusted(
         attempts = read_attempts(job.read_out(AUDIT))
     results: dict[str, str] = {}
     details: dict[str, str] = {}
-    outputs: dict[str, str] = {}
-    probe_out = [""] * len(probes)
+    outputs: dict[str, Outputs] = {}
+    probe_out = [Outputs()] * len(probes)
     known = {tid for tid, _ in tests}
     for line in raw.decode(errors="replace").splitlines():
         try:
@@ -128,7 +129,7 @@ def run_untrusted(
             if isinstance(item, dict) and "probe" in item:
                 index = int(item["probe"])
                 if 0 <= index < len(probes):
-                    probe_out[index] = output_signature([item.get("out", "")])
+                    probe_out[index] = outputs_of(item.get("out", ""))
                 continue
             tid, status = str(item["id"]), str(item["status"])
         except (ValueError, KeyError, TypeError):
@@ -138,7 +139,7 @@ def run_untrusted(
             if item.get("detail"):
                 details[tid] = str(item["detail"])[:300]
             if isinstance(item.get("calls"), list):
-                outputs[tid] = output_signature(item["calls"])
+                outputs[tid] = outputs_of(item["calls"])
     for tid in known - set(results):
         # The process died inside this test (or before it): the test did not pass.
         results[tid] = "timeout" if res.timed_out else "missing"

@@ -7,7 +7,8 @@ from typing import Any
 
 from gauntlet.graders.findings import Check
 from gauntlet.graders.rank import evidence_of, rank, risk_word
-from gauntlet.graders.records import CHECK_ORDER, Report, Verdict
+from gauntlet.graders.records import Report, Verdict
+from gauntlet.graders.registry import SYNTAX, TESTS, ordered, spec_of
 
 
 def rank_verdicts(current: str, verdicts: list[Verdict]) -> str | None:
@@ -16,7 +17,7 @@ def rank_verdicts(current: str, verdicts: list[Verdict]) -> str | None:
     valid = [
         v
         for v in verdicts
-        if not v.unchanged and v.checks.get("syntax", Check("fail")).status == "pass"
+        if not v.unchanged and v.checks.get(SYNTAX, Check("fail")).status == "pass"
     ]
     verified = [v for v in verdicts if v.verified and not v.unchanged]
     # Duplicates stay in: each is a separate sample, and samples that agree are votes.
@@ -39,7 +40,7 @@ def withdraw(report: Report, check: Check) -> None:
     failed = replace(check, reason=f"every covering test: {check.reason}")
     for v in report.verdicts:
         if v.id == report.selected or (v.duplicate_of and v.duplicate_of == report.selected):
-            v.checks["tests"] = failed
+            v.checks[TESTS] = failed
             v.verified = False
             v.rank = None
             v.summary = _failure_summary(v)
@@ -47,30 +48,26 @@ def withdraw(report: Report, check: Check) -> None:
 
 
 def _summary(v: Verdict, r: Any) -> str:
+    """One line for people: each check's own part (graders/registry.py renders), the static
+    graders that found nothing new, agreement and risk."""
     parts = ["verified"]
-    tests = v.checks.get("tests")
-    if tests and tests.status == "pass":
-        fixed = len(tests.details.get("fixed", []))
-        ran = f"{tests.details.get('passed', 0)}/{tests.details.get('total', 0)} tests"
-        of = tests.details.get("of")
-        if of and of != tests.details.get("selected"):
-            ran += f" (those of {of} that run the change)"
-        parts.append(ran)
-        if fixed:
-            parts.append(f"{fixed} fixed")
-    elif tests and tests.status == "skipped":
-        parts.append(
-            "no tests ran" if tests.reason.startswith("no tests ran") else "no tests cover this"
-        )
-    clean = [
-        n
-        for n in ("ruff", "mypy", "bandit")
-        if n in v.checks and v.checks[n].status == "pass" and not v.checks[n].findings
-    ]
+    clean: list[tuple[int, str]] = []
+    ranking: list[str] = []
+    """The parts of checks that rank and never gate (the model's tests) come last."""
+    for name, check in ordered(v.checks):
+        spec = spec_of(name)
+        if spec is None:
+            continue
+        if spec.static:
+            if check.status == "pass" and not check.findings:
+                clean.append((spec.order if spec.shown_at is None else spec.shown_at, name))
+            continue
+        part = spec.render(check)
+        if part:
+            (ranking if spec.stage == "untrusted_tests" else parts).append(part)
     if clean:
-        parts.append("/".join(clean) + " clean")
-    if r.untrusted_total:
-        parts.append(f"{r.untrusted_passed}/{r.untrusted_total} model tests")
+        parts.append("/".join(name for _, name in sorted(clean)) + " clean")
+    parts += ranking
     parts.append(f"{r.agree}/{r.agree_of} agree")
     parts.append(f"risk {risk_word(r.risk)}")
     return ", ".join(parts)
@@ -79,8 +76,7 @@ def _summary(v: Verdict, r: Any) -> str:
 def _failure_summary(v: Verdict) -> str:
     if v.unchanged:
         return "not offered: identical to the current file"
-    for name in CHECK_ORDER:
-        check = v.checks.get(name)
-        if check and check.gate and check.status in ("fail", "error"):
+    for name, check in ordered(v.checks):
+        if check.gate and check.status in ("fail", "error"):
             return f"rejected by {name}: {check.reason}"
     return "not verified"

@@ -43,7 +43,7 @@ from gauntlet.graders.pytest_tests import (
     spec_env,
     spec_extras,
 )
-from gauntlet.graders.sandbox import Limits, Sandbox, SandboxJob
+from gauntlet.graders.sandbox import Limits, SandboxJobLike, SandboxLike
 from gauntlet.graders.workspace import Interpreter, is_test_file, iter_files, module_name
 
 from . import pyast
@@ -211,7 +211,7 @@ class WarmRunner:
 
     def __init__(
         self,
-        sandbox: Sandbox,
+        sandbox: SandboxLike,
         root: Path,
         interp: Interpreter,
         rel_path: str,
@@ -222,7 +222,7 @@ class WarmRunner:
         self.started = time.monotonic()
         self.nonce = secrets.token_hex(6)
         self._canary = canary_test(self.nonce)
-        self._job: Future[SandboxJob] = Future()
+        self._job: Future[SandboxJobLike] = Future()
         self.ready = threading.Event()
         """Set once the runner has pytest, its plugins and the preload imported and waits."""
         self.result: Future[TestRun] = Future()
@@ -288,7 +288,7 @@ class WarmRunner:
         """Still waiting, and far enough from its own idle deadline to take a candidate."""
         return not self.result.done() and time.monotonic() - self.started < WAIT_S * 0.8
 
-    def _order(self, order: dict[str, Any]) -> SandboxJob:
+    def _order(self, order: dict[str, Any]) -> SandboxJobLike:
         job = self._job.result()
         job.add_extra("go.json", json.dumps(order))
         _ring(job)
@@ -325,14 +325,14 @@ class WarmRunner:
         self._thread.join(timeout_s)
 
 
-def _make_bell(job: SandboxJob) -> None:
+def _make_bell(job: SandboxJobLike) -> None:
     """The runner's doorbell; without one it looks for its order every few milliseconds."""
     with contextlib.suppress(OSError):
         os.mkfifo(job.extras_dir / BELL, 0o644)
         os.chmod(job.extras_dir / BELL, 0o644)  # the code may run as another uid: it reads it
 
 
-def _ring(job: SandboxJob) -> None:
+def _ring(job: SandboxJobLike) -> None:
     """Wake the runner (its order is in place). No reader yet: it looks for the order first."""
     try:
         fd = os.open(job.extras_dir / BELL, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
@@ -352,7 +352,7 @@ class WarmPool:
 
     def __init__(
         self,
-        sandbox: Sandbox,
+        sandbox: SandboxLike,
         root: Path,
         interp: Interpreter,
         rel_path: str,
@@ -379,6 +379,12 @@ class WarmPool:
     def target(self) -> int:
         """How many idle runners top_up() leaves: the size, or the last round's demand if higher."""
         return min(max(self._size, self._taken), MAX_POOL)
+
+    @property
+    def idle_count(self) -> int:
+        """How many runners wait idle (started, not yet taken), warm or still warming."""
+        with self._lock:
+            return len(self._idle)
 
     def top_up(self, demand: int = 0) -> None:
         """Start runners until `target` wait idle (between rounds, when the CPU is free); with

@@ -11,12 +11,12 @@ import re
 import shutil
 import sys
 import tempfile
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from gauntlet.graders.procs import ToolMissing, run_tool
+from gauntlet.graders.registry import configured
 
 from . import pyast
 
@@ -126,43 +126,20 @@ def _probe(path: Path, source: str) -> Interpreter | None:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToolConfig:
-    """Which tools the project configures; a configured tool's new findings are a hard gate."""
+    """Which graders the project configures (graders/registry.py: each grader detects its own
+    config); a configured tool's new findings are a hard gate."""
 
-    ruff: bool = False
-    mypy: bool = False
-    bandit: bool = False
-    bandit_args: tuple[str, ...] = ()
-    pytest_args: tuple[str, ...] = field(default_factory=tuple)
+    configured: frozenset[str] = frozenset()
+
+    def has(self, grader: str) -> bool:
+        return grader in self.configured
 
 
 def detect_config(root: Path) -> ToolConfig:
-    """Read which of ruff, mypy and bandit the project configures, from the files those tools read."""
-    cfg = ToolConfig()
-    pyproject: dict[str, object] = {}
-    try:
-        pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        pass
-    tool = pyproject.get("tool")
-    tools = tool if isinstance(tool, dict) else {}
-    cfg.ruff = "ruff" in tools or (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file()
-    cfg.mypy = "mypy" in tools or (root / "mypy.ini").is_file() or (root / ".mypy.ini").is_file()
-    if not cfg.mypy and (root / "setup.cfg").is_file():
-        try:
-            cfg.mypy = "[mypy]" in (root / "setup.cfg").read_text(
-                encoding="utf-8", errors="replace"
-            )
-        except OSError:
-            pass
-    if "bandit" in tools:
-        cfg.bandit = True
-        cfg.bandit_args = ("-c", str(root / "pyproject.toml"))
-    elif (root / ".bandit").is_file():
-        cfg.bandit = True
-        cfg.bandit_args = ("--ini", str(root / ".bandit"))
-    return cfg
+    """Which installed graders the project configures, each by its own detection."""
+    return ToolConfig(configured(root))
 
 
 def _module_parts(path: str) -> list[str]:

@@ -33,6 +33,7 @@ from gauntlet.graders.distinguish import (
     split_of,
 )
 from gauntlet.graders.engine import Engine
+from gauntlet.graders.evidence import Outputs
 from gauntlet.graders.records import Report, UntrustedTest
 from gauntlet.server.proposer import Proposer, ProposerConfig, Reply, Usage, estimate_tokens
 
@@ -322,7 +323,7 @@ def inputs_messages(
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
 
 
-def judge_messages(spec: str, rows: Sequence[tuple[str, str, str]]) -> list[dict[str, str]]:
+def judge_messages(spec: str, rows: Sequence[tuple[str, Outputs, Outputs]]) -> list[dict[str, str]]:
     """Ask which of two versions is right, given (call, output of A, output of B) rows."""
     shown = "\n\n".join(
         f"{n}. `{call}`\n   A: {describe(a)}\n   B: {describe(b)}"

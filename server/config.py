@@ -1,22 +1,54 @@
 """From settings to what a proposer and a job take: one path for the language server and every command.
 
-The language server builds its Settings from the schema's defaults and the editor's values; a
-command (`gauntlet fix`) builds them from the same defaults and its flags (`settings_with`). Both
-then go through `proposer_config` and `job_request`, so a setting added to the schema reaches the
-server and the commands alike, and neither keeps its own copy of a default or of the prices.
+Every path starts from the schema's defaults and the project's pyproject.toml `[tool.gauntlet]`
+(settings.read_project). The language server puts the editor's values over them; a command
+(`gauntlet fix`, `select`, `demo`) puts its flags over them (`command_settings`). Both then go
+through `proposer_config` and `job_request`, so a setting added to the schema reaches the server
+and the commands alike, and none of them keeps its own copy of a default or of the prices.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from gauntlet.server.jobs import JobKey, JobRequest
 from gauntlet.server.prompts import DiagnosticInfo
 from gauntlet.server.proposer import ProposerConfig, resolve_endpoint
-from gauntlet.server.settings import Settings
+from gauntlet.server.settings import ProjectSettings, Settings, read_project
+
+
+def command_settings(root: Path, warn: Callable[[str], None], **flags: Any) -> Settings:
+    """What a command runs with: the schema's defaults, then the project's `[tool.gauntlet]`,
+    then the flags that were given (a None flag was not given and keeps the project's value).
+
+    A problem in the table (a bad value, an unknown name, a file that is not TOML) is said through
+    `warn`, one line naming the file, the key and the value kept instead, and the command goes on
+    with that value, as the server does; `gauntlet doctor` shows them all.
+    """
+    return settings_with(command_project(root, warn).settings, **flags)
+
+
+def command_project(root: Path, warn: Callable[[str], None]) -> ProjectSettings:
+    """The project's `[tool.gauntlet]` over the schema's defaults, each problem said through
+    `warn` (see `command_settings`)."""
+    project = read_project(root)
+    for problem in project.problems:
+        warn(str(problem))
+    return project
+
+
+def warn_as(command: str) -> Callable[[str], None]:
+    """A command's warnings on stderr, one line each: `gauntlet fix: ...`."""
+
+    def warn(line: str) -> None:
+        sys.stderr.write(f"gauntlet {command}: {line}\n")
+
+    return warn
 
 
 def settings_with(base: Settings | None = None, **overrides: Any) -> Settings:

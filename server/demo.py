@@ -3,6 +3,11 @@
 It copies the bundled sample workspace to a temp dir, starts `gauntlet serve` as an editor would,
 opens the file, waits for the server's diagnostics, asks for a quick fix on the type error, resolves
 it (which waits for generation and grading), applies the versioned edit and prints what happened.
+
+Its settings are the sample project's own: its pyproject.toml `[tool.gauntlet]` names what the
+cassette was recorded with (candidates, tests), the server reads that table as it reads any
+project's, and the demo checks it first the way every command does (a bad table: exit 2). The
+only value it sends as the editor's is the cassette, which lives outside the copied project.
 """
 
 from __future__ import annotations
@@ -19,14 +24,22 @@ from typing import Any, TextIO
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from gauntlet.server.config import command_project, warn_as
 from gauntlet.server.edits import apply_edits
 from gauntlet.server.report import unified_diff
+from gauntlet.server.settings import value_of
 
 SAMPLE_FILE = "calc/core.py"
 
 
 def sample_dir() -> Path:
     return Path(str(resources.files("gauntlet.server") / "sample"))
+
+
+def editor_values(cassette: Path) -> dict[str, Any]:
+    """What the demo sends as the editor's settings: only the cassette (it lives outside the
+    copied project). Everything else comes from the sample's `[tool.gauntlet]` or the defaults."""
+    return {"cassette": str(cassette)}
 
 
 async def run_demo(out: TextIO, keep: Path | None = None, timeout_s: float = 120.0) -> int:
@@ -36,6 +49,7 @@ async def run_demo(out: TextIO, keep: Path | None = None, timeout_s: float = 120
         shutil.rmtree(ws)
     shutil.copytree(sample_dir() / "calc", ws)
     cassette = sample_dir() / "cassette.json"
+    project = command_project(ws, warn_as("demo"))
     path = ws / SAMPLE_FILE
     text = path.read_text(encoding="utf-8")
     uri = path.as_uri()
@@ -78,6 +92,12 @@ async def run_demo(out: TextIO, keep: Path | None = None, timeout_s: float = 120
 
     say(f"workspace: {ws} (a copy of the bundled sample)")
     say(f"model: replayed from {cassette.name} (no network, no API key)")
+    values = ", ".join(f"{name} {value_of(project.settings, name)}" for name in project.applied)
+    say(
+        f"settings: {values} from {project.source}, the rest their defaults"
+        if values
+        else f"settings: the defaults (nothing set in {project.source})"
+    )
     started = time.perf_counter()
     await client.start_io(sys.executable, "-m", "gauntlet.server.cli", "serve")
     try:
@@ -100,7 +120,7 @@ async def run_demo(out: TextIO, keep: Path | None = None, timeout_s: float = 120
                 capabilities=caps,
                 root_uri=ws.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=ws.as_uri(), name="calc")],
-                initialization_options={"cassette": str(cassette), "candidates": 8, "tests": 6},
+                initialization_options=editor_values(cassette),
             )
         )
         client.initialized(types.InitializedParams())

@@ -4,14 +4,19 @@ whether each static tool can check the workspace with the project's own config."
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gauntlet import __version__
+
+if TYPE_CHECKING:
+    from gauntlet.server.settings import ProjectSettings
 
 
 def add_parser(sub: Any) -> None:
@@ -30,11 +35,12 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gauntlet.graders.base import installed_graders
+    from gauntlet.graders.registry import pipeline_as_installed
     from gauntlet.graders.ruff_lint import ruff_executable
     from gauntlet.graders.sandbox import describe
     from gauntlet.graders.workspace import WorkspaceError, detect_config, find_interpreter
     from gauntlet.server.proposer import resolve_endpoint
-    from gauntlet.server.settings import project_settings, value_of
+    from gauntlet.server.settings import read_project
 
     ok = True
     out = sys.stdout
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         state = grader.problem or "ok"
         out.write(f"  grader {grader.name:<8} from {grader.origin}: {state}\n")
         ok = ok and not grader.problem
+    out.write(f"  checks, in order: {', '.join(s.name for s in pipeline_as_installed())}\n")
     sandbox = describe()
     out.write(f"sandbox: {sandbox}\n")
     if "not isolated" in sandbox:
@@ -66,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             f"pytest {'yes' if interp.has_pytest else 'no: gauntlet runs tests with its own pytest'})\n"
         )
         cfg = detect_config(ws)
-        configured = [n for n in ("ruff", "mypy", "bandit") if getattr(cfg, n)]
+        configured = sorted(cfg.configured)
         out.write(
             f"  project configures: {', '.join(configured) or 'none (gauntlet defaults apply)'}\n"
         )
@@ -74,23 +81,80 @@ def run(args: argparse.Namespace) -> int:
     except WorkspaceError as exc:
         out.write(f"workspace {ws}: {exc}\n")
         ok = False
-    project, errors, named = project_settings(ws)
-    if named:
-        values = ", ".join(f"{n} = {value_of(project, n)!r}" for n in named)
-        out.write(f"settings from {ws / 'pyproject.toml'} [tool.gauntlet]: {values}\n")
-    out.write(
-        "  settings not named there have their defaults; an editor's settings override both\n"
-    )
-    for error in errors:
-        out.write(f"  {error}\n")
+    project = read_project(ws)
+    for line in settings_lines(project, os.environ):
+        out.write(line + "\n")
+    ok = ok and not project.problems
+    settings = project.settings
     base_url, model, key = resolve_endpoint(
-        project.base_url, project.model, project.api_key_env, os.environ
+        settings.base_url, settings.model, settings.api_key_env, os.environ
     )
     out.write(
-        f"endpoint: {base_url} model {model}; API key in ${project.api_key_env}: "
+        f"endpoint: {base_url} model {model}; API key in ${settings.api_key_env}: "
         f"{'set' if key else 'not set'}\n"
     )
     return 0 if ok else 1
+
+
+ENDPOINT_ENV = {
+    "baseUrl": ("$GAUNTLET_BASE_URL", "$OPENAI_BASE_URL"),
+    "model": ("$GAUNTLET_MODEL",),
+}
+"""The environment variables an empty `baseUrl` or `model` falls back to (proposer.py)."""
+
+
+def settings_lines(project: ProjectSettings, environ: Mapping[str, str]) -> list[str]:
+    """Each setting the server and the commands run with here, its value and where the value
+    came from: `default` (the schema's), the project's pyproject.toml `[tool.gauntlet]`, or the
+    environment (the endpoint and the model, when their setting is empty); then what the table
+    holds that is not used, and why."""
+    from gauntlet.server.proposer import endpoint_sources
+    from gauntlet.server.settings import SCHEMA, value_of
+
+    settings = project.settings
+    endpoint = dict(
+        zip(
+            ("baseUrl", "model"),
+            endpoint_sources(settings.base_url, settings.model, environ),
+            strict=True,
+        )
+    )
+    invalid = {p.key: p for p in project.problems if p.key in project.named}
+    lines = [
+        f"settings for {project.path.parent}: each value and where it came from",
+        "  (an editor's settings are not visible to doctor, which runs outside the editor; "
+        "in the editor they override these)",
+    ]
+    rows: list[tuple[str, str, str]] = []
+    for setting in SCHEMA:
+        if setting.client_only:
+            continue
+        name = setting.name
+        value = value_of(settings, name)
+        source = project.source_of(name)
+        if name in endpoint and not value:
+            value, where = endpoint[name]
+            unset = ", ".join(ENDPOINT_ENV[name])
+            source = (
+                f"environment ({where}; the setting is empty)"
+                if where.startswith("$")
+                else f"default (the setting is empty; {unset} unset)"
+            )
+        elif name in invalid:
+            source = f"default, instead of the invalid value in {project.source}: "
+            source += invalid[name].reason
+        rows.append((name, json.dumps(value), source))
+    width = max(len(value) for _, value, _ in rows)
+    lines += [f"  {name:<20} {value:<{width}}  {source}" for name, value, source in rows]
+    for problem in project.problems:
+        if problem.key not in invalid:
+            lines.append(f"  {problem}")
+    if project.problems:
+        lines.append(
+            "  gauntlet serve, fix, select and demo warn about this table and go on with the "
+            "values shown"
+        )
+    return lines
 
 
 def project_file(root: Path, limit: int = 5000) -> str | None:

@@ -11,11 +11,12 @@ from typing import Any
 from gauntlet.graders.engine import Engine
 from gauntlet.graders.workspace import WorkspaceError
 from gauntlet.server.cassette import ReplayProposer
-from gauntlet.server.config import job_request, proposer_config, settings_with
-from gauntlet.server.jobs import Job, JobKey, JobKind, confirm_job, finding_diagnostics, run_job
+from gauntlet.server.config import command_settings, job_request, proposer_config, warn_as
+from gauntlet.server.diagnostics import finding_diagnostics
+from gauntlet.server.jobs import Job, JobKey, JobKind, confirm_job, run_job
 from gauntlet.server.proposer import OpenAIProposer, Proposer
 from gauntlet.server.report import candidates_table, unified_diff
-from gauntlet.server.settings import Settings, project_settings
+from gauntlet.server.settings import Settings
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -64,9 +65,10 @@ def add_parser(sub: Any) -> None:
         "--cassette", help="replay model replies from this cassette instead of an endpoint"
     )
     p.add_argument(
-        "--base-url", default="", help="OpenAI-compatible endpoint (default: environment)"
+        "--base-url",
+        help="OpenAI-compatible endpoint (default: $GAUNTLET_BASE_URL, $OPENAI_BASE_URL)",
     )
-    p.add_argument("--model", default="", help="model name (default: $GAUNTLET_MODEL)")
+    p.add_argument("--model", help="model name (default: $GAUNTLET_MODEL)")
     p.add_argument(
         "--timeout", type=float, default=120.0, help="seconds for generation and grading"
     )
@@ -100,10 +102,24 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_relative_to(root):
         sys.stderr.write(f"gauntlet fix: {args.file} is outside the workspace {root}\n")
         return 2
-    return asyncio.run(_fix(args, path, root, text))
+    # The schema's defaults, the project's [tool.gauntlet], then the flags given.
+    settings = command_settings(
+        root,
+        warn_as("fix"),
+        candidates=args.candidates,
+        tests=args.tests,
+        extra_candidates=args.extra_candidates,
+        distinguish=args.distinguish,
+        cassette=args.cassette,
+        base_url=args.base_url,
+        model=args.model,
+    )
+    return asyncio.run(_fix(args, settings, path, root, text))
 
 
-async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> int:
+async def _fix(
+    args: argparse.Namespace, settings: Settings, path: Path, root: Path, text: str
+) -> int:
     rel = path.relative_to(root).as_posix()
     try:
         engine = await asyncio.to_thread(Engine, root)
@@ -117,24 +133,14 @@ async def _fix(args: argparse.Namespace, path: Path, root: Path, text: str) -> i
         for d in diagnostics:
             sys.stdout.write(f"{rel}:{d.line + 1}: {d.label()}\n")
         kind: JobKind = "quickfix" if diagnostics else "rewrite"
-        project, errors, _ = project_settings(root)
-        for error in errors:
-            sys.stderr.write(f"gauntlet fix: {error}\n")
-        settings = settings_with(
-            project,
-            candidates=args.candidates,
-            tests=args.tests,
-            extra_candidates=args.extra_candidates,
-            distinguish=args.distinguish,
-            base_url=args.base_url,
-            model=args.model,
-        )
         key = JobKey(path.as_uri(), 0, (line0, 0, line0, 0), kind)
         request = job_request(settings, key, rel, text, diagnostics)
         config = proposer_config(settings)
 
         def make() -> Proposer:
-            return ReplayProposer(args.cassette) if args.cassette else OpenAIProposer(config)
+            if settings.cassette:
+                return ReplayProposer(settings.cassette)
+            return OpenAIProposer(config)
 
         def progress(job: Job, message: str) -> None:
             sys.stderr.write(f"\r{message:<40}")

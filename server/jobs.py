@@ -48,12 +48,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gauntlet.graders.engine import Engine
-from gauntlet.graders.findings import Check, Finding
+from gauntlet.graders.evidence import TestEvidence
+from gauntlet.graders.findings import Check
 from gauntlet.graders.records import Candidate, Report, UntrustedTest
+from gauntlet.graders.registry import TESTS, ordered
 from gauntlet.graders.rounds import Round
 from gauntlet.graders.verdicts import withdraw
 from gauntlet.graders.workspace import test_files, tests_for
 from gauntlet.server.adjudicate import settle_split
+from gauntlet.server.diagnostics import finding_diagnostics
 from gauntlet.server.edit_blocks import ReplyError, apply_reply
 from gauntlet.server.prompts import (
     DiagnosticInfo,
@@ -378,26 +381,11 @@ def confirm_job(job: Job, engine: Engine) -> Check | None:
             f"gauntlet: the fix was withdrawn: the full covering tests fail on it ({check.reason})"
         )
     elif check.status == "pass":
-        job.confirmation = f"confirmed on {check.details.get('total', 0)} tests"
+        total = check.evidence.total if isinstance(check.evidence, TestEvidence) else None
+        job.confirmation = f"confirmed on {total or 0} tests"
     else:
         job.confirmation = ""
     return check
-
-
-def finding_diagnostics(findings: Sequence[Finding]) -> list[DiagnosticInfo]:
-    """The graders' findings as the diagnostics a request carries."""
-    return [
-        DiagnosticInfo(
-            line=max(f.line - 1, 0),
-            character=max(0, f.column - 1),
-            end_line=max(f.line - 1, 0),
-            end_character=max(0, f.column - 1),
-            message=f.message,
-            source=f.tool,
-            code=f.code,
-        )
-        for f in findings
-    ]
 
 
 def group_by_region(text: str, diagnostics: Sequence[DiagnosticInfo]) -> list[list[DiagnosticInfo]]:
@@ -749,9 +737,8 @@ def no_candidate_message(job: Job) -> str:
     # Why a check could not judge the candidates (a tool that crashed, tests that cannot run).
     errors: dict[str, str] = {}
     for v in graded:
-        for name in ("syntax", "ruff", "bandit", "mypy", "tests"):
-            check = v.checks.get(name)
-            if check and check.status in ("fail", "error"):
+        for name, check in ordered(v.checks):
+            if check.gate and check.status in ("fail", "error"):
                 reasons[name] = reasons.get(name, 0) + 1
                 if check.status == "error":
                     errors.setdefault(name, check.reason)
@@ -761,8 +748,8 @@ def no_candidate_message(job: Job) -> str:
         # Not the candidates' fault: say what is broken rather than "N candidates failed mypy".
         why = errors[worst].strip().splitlines()[0] if errors[worst].strip() else "no reason given"
         return f"gauntlet: no verified fix: {worst} could not grade the candidates: {why[:200]}"
-    passed = sum(1 for v in graded if v.checks.get("tests") and v.checks["tests"].status == "pass")
-    if worst == "tests":
+    passed = sum(1 for v in graded if v.checks.get(TESTS) and v.checks[TESTS].status == "pass")
+    if worst == TESTS:
         return f"gauntlet: no verified fix: {passed}/{len(report.verdicts)} candidates passed the tests"
     if worst:
         return f"gauntlet: no verified fix: {reasons[worst]}/{len(report.verdicts)} candidates failed {worst}"

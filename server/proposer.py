@@ -145,15 +145,32 @@ def resolve_endpoint(
     settings_base_url: str, settings_model: str, api_key_env: str, environ: Mapping[str, str]
 ) -> tuple[str, str, str | None]:
     """Base URL, model and key from settings first, then the environment, then defaults."""
-    base_url = (
-        settings_base_url
-        or environ.get("GAUNTLET_BASE_URL")
-        or environ.get("OPENAI_BASE_URL")
-        or DEFAULT_BASE_URL
-    )
-    model = settings_model or environ.get("GAUNTLET_MODEL") or DEFAULT_MODEL
+    (base_url, _), (model, _) = endpoint_sources(settings_base_url, settings_model, environ)
     key = environ.get(api_key_env or DEFAULT_KEY_ENV) or None
     return base_url.rstrip("/"), model, key
+
+
+def endpoint_sources(
+    settings_base_url: str, settings_model: str, environ: Mapping[str, str]
+) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The base URL and the model, each with where it came from: `setting`, the environment
+    variable (`$GAUNTLET_MODEL`, ...) or `built-in`."""
+
+    def first(*options: tuple[str | None, str]) -> tuple[str, str]:
+        return next((value, source) for value, source in options if value)
+
+    base_url = first(
+        (settings_base_url, "setting"),
+        (environ.get("GAUNTLET_BASE_URL"), "$GAUNTLET_BASE_URL"),
+        (environ.get("OPENAI_BASE_URL"), "$OPENAI_BASE_URL"),
+        (DEFAULT_BASE_URL, "built-in"),
+    )
+    model = first(
+        (settings_model, "setting"),
+        (environ.get("GAUNTLET_MODEL"), "$GAUNTLET_MODEL"),
+        (DEFAULT_MODEL, "built-in"),
+    )
+    return base_url, model
 
 
 class _Failed(Exception):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
-from gauntlet.graders.records import CHECK_ORDER, Report, left_out_message
+from gauntlet.graders.records import Report, left_out_message
+from gauntlet.graders.registry import ordered
 
 if TYPE_CHECKING:
     from gauntlet.server.jobs import Job
@@ -128,12 +129,10 @@ def candidates_markdown(job: Job) -> str:
             v.summary,
             "",
         ]
-        for name in CHECK_ORDER:
-            check = v.checks.get(name)
-            if check is not None:
-                lines.append(
-                    f"- {name}: {check.status}" + (f": {check.reason}" if check.reason else "")
-                )
+        for name, check in ordered(v.checks):
+            lines.append(
+                f"- {name}: {check.status}" + (f": {check.reason}" if check.reason else "")
+            )
         diff = unified_diff(req.rel_path, report.current, v.content)
         if diff:
             lines += ["", "```diff", diff.rstrip("\n"), "```"]

@@ -13,6 +13,7 @@ from gauntlet.graders.engine import Engine
 from gauntlet.graders.records import Candidate, Report, UntrustedTest
 from gauntlet.graders.sandbox import Limits
 from gauntlet.graders.workspace import WorkspaceError
+from gauntlet.server.config import command_settings, warn_as
 from gauntlet.server.report import left_out_lines, ranked_rows, unified_diff
 
 
@@ -38,7 +39,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--repeat", type=int, default=1, help="grade the same set K times with warm graders"
     )
-    p.add_argument("--interpreter", default="", help="Python that runs the project's tests")
+    p.add_argument(
+        "--interpreter",
+        help="Python that runs the project's tests (default: `interpreter` in the project's "
+        "[tool.gauntlet], else the workspace's .venv/venv, $VIRTUAL_ENV, then gauntlet's own)",
+    )
     p.add_argument("--workers", type=int, default=2, help="candidates graded at once")
     p.add_argument("--test-timeout", type=float, default=60.0, help="seconds one test run may take")
     p.add_argument(
@@ -106,6 +111,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             raise BadInput(f"{args.candidates} holds no candidates")
         if args.repeat < 1:
             raise BadInput("--repeat must be at least 1")
+        # The schema's defaults, the project's [tool.gauntlet], then the flags given; of the
+        # settings, only `interpreter` bears on grading given candidates (no model is asked).
+        settings = command_settings(root, warn_as("select"), interpreter=args.interpreter)
     except BadInput as exc:
         sys.stderr.write(f"gauntlet select: {exc}\n")
         return 2
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     try:
         engine = Engine(
             root,
-            interpreter=args.interpreter,
+            interpreter=settings.interpreter,
             workers=args.workers,
             warm_runners=min(8, max(2, len(cands))),
             test_limits=Limits(timeout_s=args.test_timeout, cpu_s=int(args.test_timeout) + 1),

@@ -7,6 +7,7 @@ by a test, so this module is the single source of truth.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -209,27 +210,42 @@ def parse_settings(
 
     Returns the settings and one readable message per rejected value.
     """
+    settings, rejected = _parse(raw, base)
+    return settings, [
+        f"gauntlet.{key}: {reason}; using {kept!r}" if key else reason
+        for key, reason, kept in rejected
+    ]
+
+
+def _parse(
+    raw: Mapping[str, Any] | None, base: Settings | None
+) -> tuple[Settings, list[tuple[str, str, Any]]]:
+    """`raw` over `base`, and (name, why, the value kept instead) per rejected value; the name is
+    empty when `raw` as a whole is no object. Unknown and editor-only names are skipped."""
     current = base or Settings()
     if raw is None:
         return current, []
     if not isinstance(raw, Mapping):
-        return current, [f"gauntlet settings must be an object, got {type(raw).__name__}"]
+        return current, [
+            ("", f"gauntlet settings must be an object, got {type(raw).__name__}", None)
+        ]
     changes: dict[str, Any] = {}
-    errors: list[str] = []
+    rejected: list[tuple[str, str, Any]] = []
     for key, value in raw.items():
         setting = _BY_NAME.get(key)
         if setting is None or setting.client_only:
             continue
         ok, converted = _convert(setting, value)
         if not ok:
-            errors.append(
-                f"gauntlet.{key}: expected {setting.type}"
-                + (f" >= {setting.minimum:g}" if setting.minimum is not None else "")
-                + f", got {value!r}; using {getattr(current, field_for(setting))!r}"
+            expected = f"expected {setting.type}" + (
+                f" >= {setting.minimum:g}" if setting.minimum is not None else ""
+            )
+            rejected.append(
+                (key, f"{expected}, got {value!r}", getattr(current, field_for(setting)))
             )
             continue
         changes[field_for(setting)] = converted
-    return dataclasses.replace(current, **changes), errors
+    return dataclasses.replace(current, **changes), rejected
 
 
 def _convert(setting: Setting, value: Any) -> tuple[bool, Any]:
@@ -258,34 +274,98 @@ def value_of(settings: Settings, name: str) -> Any:
     return getattr(settings, field_for(_BY_NAME[name]))
 
 
-def project_settings(
-    root: Path, base: Settings | None = None
-) -> tuple[Settings, list[str], list[str]]:
-    """The `[tool.gauntlet]` table of `root`/pyproject.toml over `base` (the defaults when None):
-    the same names, schema and validation as the editor's settings, which override it.
+PROJECT_TABLE = "[tool.gauntlet]"
 
-    Returns the settings, one readable message per rejected value (or an unreadable file), and
-    the names the project set. Editor-only names (`path`, ...) are ignored here as they are there.
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One thing wrong with a project's `[tool.gauntlet]`: a value, an unknown name, or the file."""
+
+    path: Path
+    key: str
+    """The setting's name; empty when the file or the table as a whole is the problem."""
+    reason: str
+    kept: Any = None
+    """The value used instead (the default, or the base's value)."""
+
+    def refusal(self) -> str:
+        """One line for a command that will not run with it: the file, the key and why."""
+        if not self.key:
+            return f"{self.path}: {self.reason}"
+        return f"{self.path} {PROJECT_TABLE} {self.key}: {self.reason}"
+
+    def __str__(self) -> str:
+        """One line for the server and doctor, which go on with the value kept instead."""
+        if not self.key:
+            return f"{self.refusal()}; every setting keeps its default"
+        if self.kept is None:
+            return f"{self.refusal()}; ignored"
+        return f"{self.refusal()}; using {self.kept!r}"
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What a project's pyproject.toml `[tool.gauntlet]` gives, over a base (the defaults)."""
+
+    path: Path
+    settings: Settings
+    named: tuple[str, ...]
+    """The settings the table names, in its order, rejected values included."""
+    applied: tuple[str, ...]
+    """The settings whose value the table set: `named` less the rejected ones."""
+    problems: tuple[SettingProblem, ...]
+
+    @property
+    def source(self) -> str:
+        return f"{self.path} {PROJECT_TABLE}"
+
+    def source_of(self, name: str) -> str:
+        """Where the value of `name` comes from: this file, or `default` (the schema's)."""
+        return self.source if name in self.applied else "default"
+
+
+def read_project(root: Path, base: Settings | None = None) -> ProjectSettings:
+    """The `[tool.gauntlet]` table of `root`/pyproject.toml over `base` (the defaults when None),
+    with the same names, schema and validation as the editor's settings.
+
+    Every value the table cannot give is a problem that keeps the base's value: a value of the
+    wrong type or out of range, a name the schema does not know, a table that is no table, a file
+    that is not TOML. Editor-only names (`path`, ...) are skipped here as they are there.
     """
     current = base or Settings()
     path = root / "pyproject.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return current, [], []
+        return ProjectSettings(path, current, (), (), ())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return current, [f"{path}: cannot read [tool.gauntlet]: {exc}"], []
-    table = data.get("tool", {}).get("gauntlet")
+        reason = f"cannot read {PROJECT_TABLE}: {exc}"
+        return ProjectSettings(path, current, (), (), (SettingProblem(path, "", reason),))
+    tool = data.get("tool", {})
+    table = tool.get("gauntlet") if isinstance(tool, Mapping) else None
     if table is None:
-        return current, [], []
-    settings, errors = parse_settings(table, current)
-    named = [
-        key
-        for key in (table if isinstance(table, Mapping) else {})
-        if key in _BY_NAME and not _BY_NAME[key].client_only
-    ]
-    return (
-        settings,
-        [f"{path} [tool.gauntlet] {e.removeprefix('gauntlet.')}" for e in errors],
-        named,
-    )
+        return ProjectSettings(path, current, (), (), ())
+    if not isinstance(table, Mapping):
+        reason = f"{PROJECT_TABLE} must be a table of settings, got {type(table).__name__}"
+        return ProjectSettings(path, current, (), (), (SettingProblem(path, "", reason),))
+    settings, rejected = _parse(table, current)
+    bad = {key for key, _, _ in rejected}
+    problems = [SettingProblem(path, key, reason, kept) for key, reason, kept in rejected]
+    for key in table:
+        if key not in _BY_NAME:
+            near = difflib.get_close_matches(key, list(_BY_NAME), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            problems.append(SettingProblem(path, key, f"unknown setting{hint}"))
+    named = tuple(key for key in table if key in _BY_NAME and not _BY_NAME[key].client_only)
+    applied = tuple(key for key in named if key not in bad)
+    return ProjectSettings(path, settings, named, applied, tuple(problems))
+
+
+def project_settings(
+    root: Path, base: Settings | None = None
+) -> tuple[Settings, list[str], list[str]]:
+    """`read_project` for the server: the settings, one readable message per problem (each says
+    which value is used instead), and the names the project set (its rejected ones included).
+    The editor's values override these."""
+    project = read_project(root, base)
+    return project.settings, [str(p) for p in project.problems], list(project.named)

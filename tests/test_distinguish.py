@@ -17,6 +17,7 @@ import pytest
 
 from gauntlet.graders.distinguish import describe, prefer, split_of
 from gauntlet.graders.engine import Engine
+from gauntlet.graders.evidence import Call, Outputs, TestEvidence, UntrustedEvidence
 from gauntlet.graders.findings import Check
 from gauntlet.graders.records import Report, Verdict
 from gauntlet.server.adjudicate import parse_answer, parse_calls
@@ -325,22 +326,30 @@ def test_judge_answers_are_read_from_the_last_line_only() -> None:
 
 
 def test_outputs_are_described_for_the_judge() -> None:
-    assert describe("clamp=0") == "returned 0"
-    assert describe("clamp=~'x'") == "returned 'x' (not the declared return type)"
-    assert describe("clamp!ValueError") == "raised ValueError"
-    assert describe("clamp!timeout") == "ran out of time"
-    assert describe("clamp='a=b!c'") == "returned 'a=b!c'"
-    assert describe("") == "did not run (out of time)"
+    said = {
+        "clamp=0": "returned 0",
+        "clamp=~'x'": "returned 'x' (not the declared return type)",
+        "clamp!ValueError": "raised ValueError",
+        "clamp!timeout": "ran out of time",
+        "clamp='a=b!c'": "returned 'a=b!c'",
+        "": "did not run (out of time)",
+    }
+    for signature, words in said.items():
+        assert describe(Outputs.parse(signature)) == words
+    assert describe(Outputs((Call("clamp", value="'a; b'"),))) == "returned 'a; b'"
+    assert describe(Outputs(note="missing")) == "the function is missing"
 
 
 def graded(id: str, rank: int, fixed: list[str], results: dict[str, str], out: str) -> Verdict:
     """A verified candidate as grading leaves it: project tests fixed, untrusted tests' results
     and the outputs of their calls."""
     checks = {
-        "tests": Check("pass", details={"fixed": fixed, "passed": 3, "total": 3}),
+        "tests": Check("pass", evidence=TestEvidence(passed=3, total=3, fixed=tuple(fixed))),
         "untrusted_tests": Check(
             "pass",
-            details={"results": results, "outputs": dict.fromkeys(results, out), "probes": []},
+            evidence=UntrustedEvidence.from_json(
+                {"results": results, "outputs": dict.fromkeys(results, out), "probes": []}
+            ),
         ),
     }
     return Verdict(id, f"# {id}\n", checks, verified=True, rank=rank)

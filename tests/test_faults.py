@@ -16,7 +16,6 @@ import secrets
 import shutil
 import sys
 import time
-import types as pytypes
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,13 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from gauntlet.graders import ruff_lint
 from gauntlet.graders.engine import Engine
 from gauntlet.graders.records import Candidate, Report
+from gauntlet.graders.tools import HostTools, ToolUnavailable
 from gauntlet.graders.workspace import MAX_FILE_BYTES, Snapshot
 from gauntlet.server.jobs import Job, JobKey, JobRequest, run_job
 from gauntlet.server.proposer import Reply, Usage
+from tests.fake_tools import FakeTools
 from tests.openai_stub import OpenAIStub
 from tests.test_lsp import CORE, GOOD, MEAN_LINE, ask, edit_of, initialize_params
 from tests.test_select import GOOD_MEAN
@@ -258,22 +258,20 @@ def fake_tool(tmp: Path, body: str) -> str:
     return str(exe)
 
 
-def test_ruff_missing_is_left_out(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engines: list[Engine]
-) -> None:
+def test_ruff_missing_is_left_out(tmp_path: Path, engines: list[Engine]) -> None:
     ws = workspace(tmp_path, tests=False)
-    engine = Engine(ws)
-    engines.append(engine)
-
-    def no_bundled_ruff() -> str:
-        raise FileNotFoundError
-
-    # Every place ruff_executable looks: the ruff wheel, beside the interpreter, then PATH.
-    monkeypatch.setattr("ruff.__main__.find_ruff_bin", no_bundled_ruff)
-    monkeypatch.setattr(
-        ruff_lint, "sys", pytypes.SimpleNamespace(executable=str(tmp_path / "none" / "python"))
+    # Nothing in any place the host's discovery looks: the ruff wheel, beside the interpreter,
+    # then PATH.
+    host = HostTools(
+        bundled_ruff=False,
+        executable=str(tmp_path / "none" / "python"),
+        search_path=str(tmp_path / "empty"),
     )
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ToolUnavailable) as missing:
+        host.ruff()
+    # The graders get that answer for ruff alone (the mypy worker still starts).
+    engine = Engine(ws, tools=FakeTools(ruff_missing=str(missing.value)))
+    engines.append(engine)
     report, _ = grade_good(ws, engine)
     assert_left_out(report, "ruff", "ruff is not installed")
     findings, errors = engine.findings(REL, CORE)
@@ -289,23 +287,18 @@ def test_ruff_missing_is_left_out(
     ],
 )
 def test_ruff_crash_is_left_out(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    engines: list[Engine],
-    how: str,
-    words: str,
+    tmp_path: Path, engines: list[Engine], how: str, words: str
 ) -> None:
     ws = workspace(tmp_path, tests=False)
+    tools = FakeTools()
     if how == "config":
         pyproject = ws / "pyproject.toml"
         pyproject.write_text(pyproject.read_text() + '\n[tool.ruff]\nline-length = "wide"\n')
     elif how == "segfault":
-        exe = fake_tool(tmp_path, "cat >/dev/null\nkill -SEGV $$\n")
-        monkeypatch.setattr(ruff_lint, "ruff_executable", lambda: exe)
+        tools = FakeTools(ruff_path=fake_tool(tmp_path, "cat >/dev/null\nkill -SEGV $$\n"))
     else:
-        exe = fake_tool(tmp_path, "cat >/dev/null\necho '<html>{oops'\n")
-        monkeypatch.setattr(ruff_lint, "ruff_executable", lambda: exe)
-    report, engine = grade_good(ws)
+        tools = FakeTools(ruff_path=fake_tool(tmp_path, "cat >/dev/null\necho '<html>{oops'\n"))
+    report, engine = grade_good(ws, Engine(ws, tools=tools))
     engines.append(engine)
     assert_left_out(report, "ruff", words)
 
@@ -324,13 +317,8 @@ def test_mypy_missing_or_unstartable_is_left_out(
     monkeypatch.delenv("PYTHONPATH")
     # The worker's interpreter cannot be started at all.
     ws = workspace(tmp_path / "b", tests=False)
-    engine = Engine(ws)
+    engine = Engine(ws, tools=FakeTools(python_path=str(tmp_path / "none" / "python")))
     engines.append(engine)
-    from gauntlet.graders import mypy_types
-
-    monkeypatch.setattr(
-        mypy_types, "sys", pytypes.SimpleNamespace(executable=str(tmp_path / "none" / "python"))
-    )
     report, _ = grade_good(ws, engine)
     assert_left_out(report, "mypy", "mypy worker could not start")
 
@@ -465,7 +453,7 @@ def test_broken_test_module_is_not_blamed_on_the_candidate(
     engines.append(engine)
     verdict = report.verdicts[0]
     assert verdict.verified and report.selected == "good", verdict.checks
-    assert verdict.checks["tests"].details["fixed"] == ["tests/test_core.py::test_mean_empty"]
+    assert verdict.checks["tests"].to_json()["fixed"] == ["tests/test_core.py::test_mean_empty"]
 
 
 def test_other_files_that_do_not_parse_or_decode(tmp_path: Path, engines: list[Engine]) -> None:
@@ -518,9 +506,9 @@ def test_baselines_are_bounded(tmp_path: Path) -> None:
             engine.baseline(REL, text)
             # The first text stays in use (the user returned to it): it must not be evicted.
             assert engine.baseline(REL, texts[0]) is first
-        assert len(engine._baselines) == engine_mod.MAX_BASELINES
+        assert engine.baseline_count == engine_mod.MAX_BASELINES
         assert engine.baseline(REL, texts[-1]) is engine.baseline(REL, texts[-1])
         assert engine.baseline(REL, texts[1]) is not None  # evicted, computed again
-        assert len(engine._baselines) == engine_mod.MAX_BASELINES
+        assert engine.baseline_count == engine_mod.MAX_BASELINES
     finally:
         engine.close()

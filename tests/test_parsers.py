@@ -18,7 +18,9 @@ from gauntlet.graders.base import GraderContext, GraderError
 from gauntlet.graders.findings import Finding
 from gauntlet.graders.mypy_types import MypyGrader
 from gauntlet.graders.ruff_lint import RuffGrader, parse_ruff_json
+from gauntlet.graders.tools import HOST_TOOLS, Tools
 from gauntlet.graders.workspace import Interpreter, ToolConfig
+from tests.fake_tools import FakeTools
 
 RECORDED = Path(__file__).parent / "data" / "recorded"
 SAMPLE = (RECORDED / "sample.py.txt").read_text()
@@ -32,13 +34,14 @@ def recorded(name: str) -> bytes:
     return (RECORDED / name).read_bytes()
 
 
-def context(tmp_path: Path, timeout_s: float = 30.0) -> GraderContext:
+def context(tmp_path: Path, timeout_s: float = 30.0, tools: Tools = HOST_TOOLS) -> GraderContext:
     return GraderContext(
         root=tmp_path,
         rel_path=REL,
         config=ToolConfig(),
         interpreter=Interpreter(Path(PYTHON), "gauntlet"),
         timeout_s=timeout_s,
+        tools=tools,
     )
 
 
@@ -144,14 +147,14 @@ def test_ruff_malformed_output_is_an_error(case: str) -> None:
 
 
 def test_ruff_grader_passes_the_parsers_verdict_on(tmp_path: Path) -> None:
-    """Through RuffGrader.findings: a ruff (its public `exe`) that prints the recorded output,
-    then one whose output was cut off, both with ruff's "findings" exit code 1."""
-    grader = RuffGrader(context(tmp_path))
+    """Through RuffGrader.findings: a ruff (the one its tools name) that prints the recorded
+    output, then one whose output was cut off, both with ruff's "findings" exit code 1."""
     out = tmp_path / "out.json"
-    grader.exe = script(
+    ruff = script(
         tmp_path / "ruff",
         f"sys.stdout.buffer.write(open({str(out)!r}, 'rb').read())\nsys.exit(1)\n",
     )
+    grader = RuffGrader(context(tmp_path, tools=FakeTools(ruff_path=ruff)))
     out.write_bytes(recorded("ruff-sample.json"))
     assert grader.findings(SAMPLE) == RUFF_SAMPLE
     out.write_bytes(recorded("ruff-sample.json")[:700])
@@ -182,13 +185,11 @@ MYPY_SAMPLE = [
 
 
 @pytest.fixture
-def mypy_with_answer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., MypyGrader]]:
+def mypy_with_answer(tmp_path: Path) -> Iterator[Callable[..., MypyGrader]]:
     """A MypyGrader whose worker process answers every request with the given bytes.
 
-    The grader starts its worker as `sys.executable -m gauntlet.graders.mypy_worker ...` and has
-    no other way to name it, so `sys.executable` is swapped for a script that replays the answer;
+    The grader starts its worker as `<python> -m gauntlet.graders.mypy_worker ...` with the python
+    its context's tools name: here a script that replays the answer (and ignores its arguments);
     the request and answer still go through the real pipe protocol. `exit_first` makes a worker
     that reads the request and exits without answering; `hang` one that never answers.
     """
@@ -210,11 +211,8 @@ def mypy_with_answer(
                 "    sys.stdout.buffer.write(answer)\n"
                 "    sys.stdout.flush()\n"
             )
-        monkeypatch.setattr(sys, "executable", script(tmp_path / f"worker{n}", body))
-        try:
-            grader = MypyGrader(context(tmp_path, timeout_s))
-        finally:
-            monkeypatch.setattr(sys, "executable", PYTHON)
+        worker = FakeTools(python_path=script(tmp_path / f"worker{n}", body))
+        grader = MypyGrader(context(tmp_path, timeout_s, worker))
         made.append(grader)
         return grader
 

@@ -20,14 +20,22 @@ from gauntlet.graders.differential import (
     majority_confidence,
     probes_from_tests,
 )
+from gauntlet.graders.evidence import Call, Outputs, TestEvidence, UntrustedEvidence
 from gauntlet.graders.findings import Check
 from gauntlet.graders.rank import SIGNALS, Evidence, adaptive, evidence_of, groups_of, rank
 from gauntlet.graders.records import Report, Verdict
-from gauntlet.graders.untrusted_tests import output_signature
+from gauntlet.graders.untrusted_tests import outputs_of
 from gauntlet.graders.verdicts import rank_verdicts
 from gauntlet.graders.workspace import module_names
 
 CURRENT = "def f(x):\n    raise NotImplementedError\n"
+
+
+def untrusted(data: dict[str, Any]) -> UntrustedEvidence:
+    """Untrusted-test evidence written as the report's JSON writes it (outputs as signatures)."""
+    return UntrustedEvidence.from_json(
+        {"passed": sum(s == "pass" for s in data["results"].values()), **data}
+    )
 
 
 def ev(
@@ -45,9 +53,12 @@ def ev(
     results.update({t: "error" for t in errored})
     outs = outputs if outputs is not None else {t: f"f={t in passed}" for t in tests}
     checks = {
-        "tests": Check("pass", gate=True, details={"fixed": [f"t::{i}" for i in range(fixed)]}),
+        "tests": Check(
+            "pass", gate=True, evidence=TestEvidence(fixed=tuple(f"t::{i}" for i in range(fixed)))
+        ),
         "untrusted_tests": Check(
-            "fail", details={"results": results, "outputs": outs, "probes": list(probes)}
+            "fail",
+            evidence=untrusted({"results": results, "outputs": outs, "probes": list(probes)}),
         ),
     }
     return evidence_of(cid, f"def f(x):\n    return {cid!r}\n", checks)
@@ -137,7 +148,9 @@ def _verdict(cid: str, verified: bool, passed: set[str]) -> Verdict:
         "tests": Check("pass" if verified else "fail", "1 test regressed", gate=True),
         "untrusted_tests": Check(
             "fail",
-            details={"results": results, "outputs": {t: f"f={t in passed}" for t in TESTS}},
+            evidence=untrusted(
+                {"results": results, "outputs": {t: f"f={t in passed}" for t in TESTS}}
+            ),
         ),
     }
     return Verdict(id=cid, content=f"x = {cid!r}\n", checks=checks, verified=verified)
@@ -304,26 +317,33 @@ def test_runner_records_outputs_types_and_probes(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     tests_out = {item["id"]: item for item in lines if "id" in item}
-    assert tests_out["t1"]["status"] == "pass" and tests_out["t1"]["calls"] == ["first=float(2.5)"]
+
+    def said(tid: str) -> str:
+        return outputs_of(tests_out[tid]["calls"]).signature
+
+    assert tests_out["t1"]["status"] == "pass" and said("t1") == "first=float(2.5)"
     # An int where the annotation says float is marked; the failing test still records it.
-    assert tests_out["t2"]["status"] == "fail" and tests_out["t2"]["calls"] == ["first=~3"]
+    assert tests_out["t2"]["status"] == "fail" and said("t2") == "first=~3"
+    assert not outputs_of(tests_out["t2"]["calls"]).fits
     # Only the test's own call counts, not pair's inner call of first.
-    assert tests_out["t3"]["calls"] == ["pair=(1, 1)"]
-    assert tests_out["t4"]["calls"] == ["names=set{'0', '1', '2'}"]
-    assert [item["out"] for item in lines if "probe" in item] == [
+    assert said("t3") == "pair=(1, 1)"
+    assert said("t4") == "names=set{'0', '1', '2'}"
+    probe_outs = [outputs_of(item["out"]) for item in lines if "probe" in item]
+    assert [o.signature for o in probe_outs] == [
         "first!IndexError",
         "first=float(1.5)",
         "missing",
         "",
     ]
+    assert probe_outs[0].crash == "IndexError" and probe_outs[1].returned
 
 
 def test_output_signatures_keep_the_type_mark_when_hashed() -> None:
-    short = output_signature(["f=~3"])
+    short = Outputs.of([Call("f", value="3", fits=False)]).signature
     assert short == "f=~3"
-    long = output_signature(["f=~" + "x" * 200])
-    assert long.startswith("~#") and len(long) < 40
-    assert output_signature(["f=" + "x" * 200]).startswith("#")
+    long = Outputs.of([Call("f", value="x" * 200, fits=False)])
+    assert long.signature.startswith("~#") and len(long.signature) < 40 and not long.fits
+    assert Outputs.of([Call("f", value="x" * 200)]).signature.startswith("#")
     assert module_names("src/pkg/__init__.py") == ["src.pkg", "pkg"]
     assert module_names("calc/core.py") == ["calc.core", "core"]
     assert module_names("notes.txt") == []
@@ -428,7 +448,9 @@ def _simulated(rng: random.Random, reliability: float) -> tuple[list[Evidence], 
         outs = {tests[j]: output(i, j) for j in range(t)}
         checks = {
             "tests": Check("pass", gate=True),
-            "untrusted_tests": Check("fail", details={"results": results, "outputs": outs}),
+            "untrusted_tests": Check(
+                "fail", evidence=untrusted({"results": results, "outputs": outs})
+            ),
         }
         evidence.append(evidence_of(f"c{i}", f"def f(x):\n    return {i}\n", checks))
     passed = [e.passed for e in evidence]

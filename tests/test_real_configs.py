@@ -273,7 +273,7 @@ def test_a_module_with_a_stub_beside_it_is_held_to_what_the_project_checks(
     by = {v.id: v for v in report.verdicts}
     mypy = by["helper"].checks["mypy"]
     assert by["helper"].verified, by["helper"].summary
-    assert mypy.status == "pass" and mypy.details["configured"] is False
+    assert mypy.status == "pass" and mypy.to_json()["configured"] is False
     assert any(f.code == "no-untyped-def" for f in mypy.findings), mypy.findings
     assert not by["broken"].verified
     notes = next(g for g in engine.graders_for(rel) if g.name == "mypy").notes

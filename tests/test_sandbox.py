@@ -29,6 +29,8 @@ from gauntlet.graders.sandbox import (
     SandboxUnavailable,
     describe,
 )
+from gauntlet.graders.tools import HostTools, ToolUnavailable
+from tests.fake_tools import FakeTools
 
 HOSTILE = Path(__file__).parent / "hostile"
 PY = sys.executable
@@ -50,20 +52,21 @@ def sbx() -> Sandbox:
     return _isolated_sandbox()
 
 
+NO_BWRAP = FakeTools(bwrap_missing="forced off by the test")
+
+
 @pytest.fixture
-def plain(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    monkeypatch.setattr(sandbox_bwrap, "find_tools", lambda: "forced off by the test")
-    return Sandbox(limits=SHORT)
+def plain() -> Sandbox:
+    return Sandbox(limits=SHORT, tools=NO_BWRAP)
 
 
 @pytest.fixture(params=["isolated", "plain"])
-def any_sbx(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+def any_sbx(request: pytest.FixtureRequest) -> Sandbox:
     if request.param == "isolated":
         if not ISOLATED:
             pytest.skip("bubblewrap isolation unavailable here")
         return _isolated_sandbox()
-    monkeypatch.setattr(sandbox_bwrap, "find_tools", lambda: "forced off by the test")
-    return Sandbox(limits=SHORT)
+    return Sandbox(limits=SHORT, tools=NO_BWRAP)
 
 
 @pytest.fixture
@@ -156,12 +159,21 @@ def test_describe_is_one_line() -> None:
     assert ("isolated" in line) if ISOLATED else line.startswith("not isolated: ")
 
 
-def test_require_isolation_raises_when_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox_bwrap, "find_tools", lambda: "bwrap not found")
+def test_require_isolation_raises_when_unavailable() -> None:
+    tools = FakeTools(bwrap_missing="bwrap not found")
     with pytest.raises(SandboxUnavailable, match="bwrap not found"):
-        Sandbox(require_isolation=True)
-    sb = Sandbox()
+        Sandbox(require_isolation=True, tools=tools)
+    sb = Sandbox(tools=tools)
     assert not sb.isolated and sb.reason == "bwrap not found"
+
+
+def test_host_tools_say_where_bwrap_was_looked_for(tmp_path: Path) -> None:
+    """The default discovery, pointed at an empty system dir: the reason names the dir."""
+    tools = HostTools(system_path=str(tmp_path))
+    with pytest.raises(ToolUnavailable, match="bwrap not found in "):
+        tools.bwrap()
+    sb = Sandbox(tools=tools)
+    assert not sb.isolated and sb.reason == f"bwrap not found in {tmp_path}"
 
 
 def test_run_overlays_extras_out(any_sbx: Sandbox, project: Path) -> None:

@@ -247,14 +247,14 @@ def test_engine_grades_on_the_tests_that_see_the_change(ops_ws: Path) -> None:
         by = {v.id: v for v in report.verdicts}
         tests = by["good"].checks["tests"]
         assert tests.status == "pass", tests
-        assert tests.details["selected"] == 2 and tests.details["of"] == 4
-        assert tests.details["functions"] == ["dec"]
+        assert tests.to_json()["selected"] == 2 and tests.to_json()["of"] == 4
+        assert tests.to_json()["functions"] == ["dec"]
         assert by["wrong"].checks["tests"].status == "fail"
         assert "test_dec" in by["wrong"].checks["tests"].reason
         # The hang is cut at a few times what the two tests took, far below the 60 s setting.
         hung = by["hang"].checks["tests"]
         assert hung.status == "fail" and "timed out" in hung.reason
-        assert hung.details["limit_s"] < 30 and hung.details["cpu_limit_s"] < 15
+        assert hung.to_json()["limit_s"] < 30 and hung.to_json()["cpu_limit_s"] < 15
         assert report.timings["grade_s"]["hang"] < 30
         # Nothing ran spin(): verified on the static checks, and the summary says so.
         un = by["untested"]
@@ -275,9 +275,9 @@ def test_an_unsaved_change_is_compared_on_its_own_text(ops_ws: Path) -> None:
         report = engine.grade("pkg/ops.py", [Candidate("fix", fix)], current=current)
         check = report.verdicts[0].checks["tests"]
         assert check.status == "pass", check
-        assert check.details["fixed"] == ["tests/test_ops.py::test_inc"]
+        assert check.to_json()["fixed"] == ["tests/test_ops.py::test_inc"]
         confirm = engine.confirm("pkg/ops.py", engine.baseline("pkg/ops.py", current), fix)
-        assert confirm.status == "pass" and confirm.details["total"] == 4
+        assert confirm.status == "pass" and confirm.to_json()["total"] == 4
         worse = current.replace("return x - 1", "return x")
         bad = engine.confirm("pkg/ops.py", engine.baseline("pkg/ops.py", current), worse)
         assert bad.status == "fail" and "test_dec" in bad.reason

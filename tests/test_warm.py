@@ -267,7 +267,7 @@ def test_pool_refills_to_what_the_last_round_took(engine: Engine) -> None:
             pool.run(GOOD_MEAN)
         assert pool.target == 4
         pool.top_up(demand=2)
-        assert len(pool._idle) == 2
+        assert pool.idle_count == 2
     finally:
         pool.close()
 
@@ -284,9 +284,9 @@ def test_cancelling_a_round_kills_its_running_test_run(calc_ws: Path, warm: bool
         deadline = time.monotonic() + 60
         # Grading starts once the current file's baseline is in; with no static graders the
         # candidate goes straight into its test run.
-        while "loop" not in grading._waited and time.monotonic() < deadline:
+        while not grading.checking("loop") and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert "loop" in grading._waited
+        assert grading.checking("loop")
         time.sleep(1.0)
         assert not future.done(), "the endless loop should still be running"
         cancelled = time.monotonic()

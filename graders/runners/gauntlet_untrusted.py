@@ -159,9 +159,11 @@ def _conforms(value, node, depth=0):
     return True
 
 
-def _record(name, outcome):
+def _record(name, kind, text):
+    """One call: [function, "=" (returned, fits its annotation) | "=~" (returned, does not) |
+    "!" (raised; text is the exception type or "timeout"), text]."""
     if len(_calls) < MAX_CALLS:
-        _calls.append(name + outcome)
+        _calls.append([name, kind, text])
 
 
 def _wrap(name, fn):
@@ -175,10 +177,10 @@ def _wrap(name, fn):
         try:
             result = fn(*args, **kwargs)
         except _TestTimeout:
-            _record(name, "!timeout")
+            _record(name, "!", "timeout")
             raise
         except BaseException as exc:
-            _record(name, "!" + type(exc).__name__)
+            _record(name, "!", type(exc).__name__)
             raise
         finally:
             _depth[0] -= 1
@@ -190,7 +192,7 @@ def _wrap(name, fn):
         if len(text) > MAX_CANON:
             digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
             text = "#%d:%s" % (len(text), digest)
-        _record(name, ("=" if fits else "=~") + text)
+        _record(name, "=" if fits else "=~", text)
         return result
 
     return recorded

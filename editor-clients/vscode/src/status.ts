@@ -19,7 +19,7 @@ const ICONS: Record<JobState, string> = {
 
 /**
  * The server's job states that are not status-bar states: `gauntlet serve` passes a job's own
- * state through when it fails or is cancelled (server/lsp.py `GauntletServer.status`).
+ * state through when it fails or is cancelled (server/features/jobs.py `JobRegistry.status`).
  */
 const ALIASES: Record<string, JobState> = {
   queued: 'generating',

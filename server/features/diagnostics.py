@@ -1,0 +1,77 @@
+"""The graders' findings on an open document, published as its diagnostics (when the
+publishDiagnostics setting is on); one run per document at a time, the newest."""
+
+from __future__ import annotations
+
+import asyncio
+
+from lsprotocol import types
+
+from gauntlet.graders.workspace import WorkspaceError
+from gauntlet.server.diagnostics import lsp_diagnostics
+from gauntlet.server.features.engines import EngineCache
+from gauntlet.server.lsp import Feature, GauntletServer
+from gauntlet.server.report import warn_left_out
+
+
+class DiagnosticsPublisher(Feature):
+    """Owns each document's pending diagnostics run."""
+
+    name = "diagnostics"
+
+    def __init__(self, server: GauntletServer, engines: EngineCache) -> None:
+        super().__init__(server)
+        self.engines = engines
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def schedule(self, uri: str) -> None:
+        """Publish the document's findings anew (its pending run, if any, is cancelled)."""
+        if not self.server.settings.publish_diagnostics:
+            return
+        self._replace(uri, asyncio.get_running_loop().create_task(self._publish(uri)))
+
+    def clear(self, uri: str) -> None:
+        """The document is closed: cancel its pending run and take its diagnostics away."""
+        self._replace(uri, None)
+        if self.server.settings.publish_diagnostics:
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
+
+    def _replace(self, uri: str, task: asyncio.Task[None] | None) -> None:
+        """Cancel the document's pending diagnostics run, if any, and keep `task` in its place
+        (None: the document is closed)."""
+        previous = self._tasks.pop(uri, None)
+        if previous is not None:
+            previous.cancel()
+        if task is not None:
+            self._tasks[uri] = task
+
+    async def _publish(self, uri: str) -> None:
+        ls = self.server
+        found = await self.engines.python_document(uri, "diagnostics")
+        if found is None:
+            return
+        doc, rel_path, engine = found
+        version, text = doc.version, doc.source
+        try:
+            findings, errors = await asyncio.to_thread(engine.findings, rel_path, text)
+        except (WorkspaceError, ValueError) as exc:
+            ls.log_line(f"gauntlet: no diagnostics for {doc.path}: {exc}")
+            return
+        # A tool that fails on the document cannot check the file: said once, not on every change.
+        failed = (error.partition(": ") for error in errors)
+        warn_left_out(ls, uri, rel_path, {tool: why for tool, _, why in failed})
+        current = ls.workspace.text_documents.get(uri)
+        if current is None or current.version != version:
+            return  # the document moved on; a newer run will publish
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=uri, diagnostics=lsp_diagnostics(findings, text), version=version
+            )
+        )
+
+    async def shutdown(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        self._tasks.clear()
