@@ -50,6 +50,7 @@ from typing import Any, Literal
 from gauntlet.graders.engine import Engine
 from gauntlet.graders.evidence import TestEvidence
 from gauntlet.graders.findings import Check
+from gauntlet.graders.patchset import Edit, SetResult, verify_set
 from gauntlet.graders.records import Candidate, Report, UntrustedTest
 from gauntlet.graders.registry import TESTS, ordered
 from gauntlet.graders.rounds import Round
@@ -164,7 +165,11 @@ class Job:
     parts: list[Job] = field(default_factory=list)
     """A fix-all job's per-region quick fixes, in the order they ran."""
     fixed_text: str | None = None
-    """A fix-all job's module with every verified region fix applied."""
+    """A fix-all job's module with every kept region fix applied (verified as a set)."""
+    patch: SetResult | None = None
+    title: str = ""
+    """A fix-all job's title: "Fix 5 of 6 diagnostics (verified as a set, 41/41 tests, risk low)"."""
+    """A fix-all job's patch set: each region's edit kept or dropped, and the set's grading."""
 
     def __post_init__(self) -> None:
         self.asked = self.request.candidates
@@ -255,9 +260,11 @@ FIXALL_MAX_REGIONS = 8
 async def _run_fixall(
     job: Job, engine: Engine, make_proposer: Callable[[], Proposer], on_progress: ProgressFn
 ) -> None:
-    """Fix the file region by region: one quick fix per region holding diagnostics, each asked
-    for and graded on the text with the earlier regions' verified fixes applied, so that the
-    combined edit was graded as a whole by its last step. Never asks for the whole file."""
+    """Fix the file region by region as a patch set: one quick fix per region holding
+    diagnostics, all asked for and graded at once against the same text, then their verified
+    edits combined and graded again as one candidate (graders/patchset.py): an edit that breaks
+    the set, or changes the lines of a higher-ranked one, is dropped and said. Never asks for the
+    whole file; offers the set only when it is verified as a whole."""
     req = job.request
     diagnostics = list(req.diagnostics)
     if not diagnostics:
@@ -271,46 +278,39 @@ async def _run_fixall(
         on_progress(job, job.message)
         return
     job.state = "generating"
-    text = req.text
     left: list[str] = []
-    fixed = 0
-    for number, group in enumerate(groups):
+    tried = groups[:FIXALL_MAX_REGIONS]
+    for group in groups[FIXALL_MAX_REGIONS:]:
         where = f"line {group[0].line + 1}"
-        if number >= FIXALL_MAX_REGIONS:
-            left.append(f"{where}: over the limit of {FIXALL_MAX_REGIONS} regions per fix-all")
-            continue
-        budget = req.max_tokens - job.usage.total
-        elapsed = time.monotonic() - job.started
-        remaining = None if req.time_limit_s is None else req.time_limit_s * 0.9 - elapsed
-        if budget <= 0 or (remaining is not None and remaining <= 1):
-            why = "the job's token budget is spent" if budget <= 0 else "out of time"
-            left.append(f"{where}: not tried ({why})")
-            continue
-        group = _moved(group, req.text, text)
+        left.append(f"{where}: over the limit of {FIXALL_MAX_REGIONS} regions per fix-all")
+    # One token budget for the regions together: each gets its share, as they run at once.
+    share = max(1, req.max_tokens // len(tried))
+    remaining = None if req.time_limit_s is None else req.time_limit_s * 0.8
+    for number, group in enumerate(tried):
         first = min(d.line for d in group)
         last = max(d.end_line for d in group)
-        part = Job(
-            JobRequest(
-                key=JobKey(req.key.uri, req.key.version, (first, 0, last, 0), "quickfix"),
-                rel_path=req.rel_path,
-                text=text,
-                diagnostics=group,
-                candidates=req.candidates,
-                tests=req.tests,
-                max_tokens=budget,
-                early_stop=req.early_stop,
-                max_reply_tokens=req.max_reply_tokens,
-            ),
-            id=f"{job.id}.{number + 1}",
-        )
-        # The part has its own cancel event: a part given up for time must not cancel the
-        # job; cancelling the job cancels the part through the task and `run_job`.
-        job.parts.append(part)
-
-        def progress(_part: Job, message: str, number: int = number) -> None:
-            on_progress(
-                job, f"region {number + 1}/{min(len(groups), FIXALL_MAX_REGIONS)}: {message}"
+        job.parts.append(
+            Job(
+                JobRequest(
+                    key=JobKey(req.key.uri, req.key.version, (first, 0, last, 0), "quickfix"),
+                    rel_path=req.rel_path,
+                    text=req.text,
+                    diagnostics=group,
+                    candidates=req.candidates,
+                    tests=req.tests,
+                    max_tokens=share,
+                    early_stop=req.early_stop,
+                    max_reply_tokens=req.max_reply_tokens,
+                ),
+                id=f"{job.id}.{number + 1}",
             )
+        )
+
+    async def fix(number: int, part: Job) -> None:
+        # Each part has its own cancel event: a part given up for time must not cancel the job;
+        # cancelling the job cancels the part through the task and `run_job`.
+        def progress(_part: Job, message: str) -> None:
+            on_progress(job, f"region {number + 1}/{len(tried)}: {message}")
 
         try:
             await asyncio.wait_for(_run(part, engine, make_proposer, progress), remaining)
@@ -327,26 +327,67 @@ async def _run_fixall(
             part.state = "failed"
             part.message = f"could not complete: {type(exc).__name__}: {exc}"
         finally:
-            _add_usage(job.usage, part.usage)
             part.grading = None
-        if part.new_text is not None:
-            text = part.new_text
-            fixed += len(group)
-            job.report = part.report
-        else:
+
+    await asyncio.gather(*(fix(n, part) for n, part in enumerate(job.parts)))
+    for part in job.parts:
+        _add_usage(job.usage, part.usage)
+    edits = []
+    for number, part in enumerate(job.parts):
+        group = tried[number]
+        where = f"line {group[0].line + 1}"
+        winner = part.report.winner if part.report is not None else None
+        if part.new_text is None or winner is None:
             why = part.message.removeprefix("gauntlet: ") or part.state
             left.append(f"{where}: {why}")
-    job.fixed_text = text if text != req.text else None
+            continue
+        tests = winner.checks.get(TESTS)
+        ev = tests.evidence if tests is not None else None
+        fixed = len(ev.fixed or ()) if isinstance(ev, TestEvidence) else 0
+        edits.append(
+            Edit(
+                id=part.id,
+                label=f"{where}: {_short_label(group)}",
+                text=part.new_text,
+                rank=(-fixed, -winner.score, winner.risk, number),
+                risk=winner.risk,
+                summary=winner.summary,
+                verdict=winner,
+            )
+        )
+        job.report = part.report
+    if edits:
+        on_progress(job, f"grading the {len(edits)} verified edits as one set")
+        job.patch = await asyncio.to_thread(
+            verify_set, engine, req.rel_path, req.text, edits, job.cancel_event
+        )
+        for outcome in job.patch.dropped:
+            left.append(f"{outcome.edit.label}: dropped, {outcome.why}")
+        job.fixed_text = job.patch.text
+    kept = {o.edit.id for o in job.patch.kept} if job.patch is not None else set()
+    fixed = sum(len(group) for part, group in zip(job.parts, tried, strict=True) if part.id in kept)
     job.state = "done"
-    summary = f"fixed {fixed} of {total} diagnostics"
-    if fixed:
-        summary += ", each region verified with the fixes before it"
-    job.message = summary + ("; left: " + "; ".join(left[:3]) if left else "")
+    job.title = f"Fix {fixed} of {total} diagnostics"
+    job.message = f"fixed {fixed} of {total} diagnostics"
+    if job.patch is not None and job.patch.kept:
+        job.title += f" ({job.patch.headline()})"
+        job.message += f" ({job.patch.headline()})"
+    if left:
+        job.message += "; left: " + "; ".join(left[:3])
     if len(left) > 3:
         job.message += f"; and {len(left) - 3} more"
     if job.fixed_text is not None:
         job.first_verified_s = time.monotonic() - job.started
     on_progress(job, job.message)
+
+
+def _short_label(group: Sequence[DiagnosticInfo]) -> str:
+    first = group[0]
+    text = " ".join(first.message.split())
+    text = text if len(text) <= 60 else text[:59] + "…"
+    code = f"{first.code} " if first.code else ""
+    more = f" (+{len(group) - 1} more)" if len(group) > 1 else ""
+    return f"{code}{text}{more}"
 
 
 def confirm_job(job: Job, engine: Engine) -> Check | None:

@@ -140,9 +140,26 @@ def candidates_markdown(job: Job) -> str:
 
 
 def _parts_markdown(job: Job) -> list[str]:
-    """A fix-all job: one table row per region, then each region's own candidates."""
-    lines = [
-        "",
+    """A fix-all job: the patch set (each region's edit kept or dropped, and why), then each
+    region's own candidates."""
+    lines = [""]
+    patch = job.patch
+    if patch is not None:
+        lines.append(f"**{job.title}**" if job.title else "")
+        lines.append(
+            f"set graded {patch.gradings} time(s) in {patch.duration_s:.1f} s; its risk is the "
+            "chance that at least one edit is wrong: 1 - prod(1 - risk of each kept edit)"
+        )
+        lines += ["", "| edit | fixes | lines changed | evidence | risk | result |"]
+        lines.append("| --- | --- | --- | --- | --- | --- |")
+        for o in patch.outcomes:
+            result = "kept" if o.kept else f"dropped: {o.why}"
+            lines.append(
+                f"| {o.edit.id} | {_cell(o.edit.label)} | {o.changed} | {_cell(o.edit.summary)} "
+                f"| {o.edit.risk:.2f} | {_cell(result)} |"
+            )
+        lines.append("")
+    lines += [
         "| region | diagnostics | result |",
         "| --- | --- | --- |",
     ]
@@ -152,7 +169,7 @@ def _parts_markdown(job: Job) -> list[str]:
             f"lines {region.start_line + 1}-{region.end_line + 1}" if region else ""
         )
         result = "fixed" if part.new_text is not None else part.message or part.state
-        lines.append(f"| {where} | {len(part.request.diagnostics)} | {result} |")
+        lines.append(f"| {where} | {len(part.request.diagnostics)} | {_cell(result)} |")
     in_code = False
     for part in job.parts:
         lines.append("")
@@ -179,3 +196,8 @@ def candidates_table(job: Job) -> str:
         lines.append(f"   -  {line}")
     lines += left_out_lines(report)
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text for one markdown table cell: one line, no column breaks."""
+    return " ".join(text.split()).replace("|", "\\|")

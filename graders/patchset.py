@@ -1,0 +1,277 @@
+"""Patch sets: verified edits of one file combined into one edit that is verified as a whole.
+
+Each edit was verified alone against the same current text. Edits whose changes do not overlap are
+applied together (identical changes once, insertions at the same point one after the other);
+of two that overlap, the lower-ranked is dropped. The combined text is then graded as one candidate
+through every gate (static tools, the project's tests that run any of the changes). When it fails,
+the edits are added back one at a time in rank order, each kept only if the set with it still
+verifies: an edit that breaks the set is dropped, and the higher-ranked edit it breaks with (the
+pair that fails together though each passes alone) is named. The set is offered only when its
+final text is verified as a whole.
+
+Risk of a set: the chance that at least one of its edits is wrong, each edit's risk taken as the
+chance that it is, independently: 1 - prod(1 - risk_i).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gauntlet.graders.engine import Engine
+from gauntlet.graders.evidence import TestEvidence
+from gauntlet.graders.rank import risk_word
+from gauntlet.graders.records import Cancelled, Candidate, Verdict, check_cancel
+from gauntlet.graders.registry import TESTS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """Lines [start, end) of the current text replaced by `lines` (start == end: an insertion)."""
+
+    start: int
+    end: int
+    lines: tuple[str, ...]
+
+    def overlaps(self, other: Hunk) -> bool:
+        if self.start == self.end or other.start == other.end:
+            # An insertion meets a change when it falls strictly inside it.
+            point, span = (self, other) if self.start == self.end else (other, self)
+            if point.start == point.end and span.start == span.end:
+                return False  # two insertions: combinable, never overlapping
+            return span.start < point.start < span.end
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One verified edit of the file, as its job produced it."""
+
+    id: str
+    label: str
+    """What it fixes, for people: "line 12: F821 Undefined name `os`"."""
+    text: str
+    """The whole file with this edit alone applied."""
+    rank: tuple[float, ...] = ()
+    """Lower first: evidence (project tests fixed, score), then risk."""
+    risk: float = 0.0
+    summary: str = ""
+    """Its own grading's one-line summary."""
+    verdict: Verdict | None = field(default=None, compare=False)
+    """Its own grading (against the same current text), when known: a set of this edit alone
+    needs no second one."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    edit: Edit
+    kept: bool
+    why: str = ""
+    """For a dropped edit: an overlap, a conflict (with which edit), or the set failing with it."""
+    conflict_with: str | None = None
+    """The id of the kept edit it fails together with."""
+    changed: int = 0
+    """Lines it changes (removed plus added)."""
+
+
+@dataclass
+class SetResult:
+    """What combining the edits gave."""
+
+    text: str | None
+    """The file with every kept edit, verified as a whole; None when nothing is kept."""
+    outcomes: list[Outcome] = field(default_factory=list)
+    verdict: Verdict | None = None
+    """The grading of the final set as one candidate."""
+    gradings: int = 0
+    """Sets graded to get here (1 when the first combination verified)."""
+    duration_s: float = 0.0
+
+    @property
+    def kept(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.kept]
+
+    @property
+    def dropped(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.kept]
+
+    @property
+    def risk(self) -> float:
+        """1 - prod(1 - risk) over the kept edits: the chance that at least one is wrong."""
+        right = 1.0
+        for o in self.kept:
+            right *= 1.0 - min(1.0, max(0.0, o.edit.risk))
+        return round(1.0 - right, 3)
+
+    @property
+    def tests(self) -> tuple[int, int] | None:
+        """(passed, run) of the project's tests on the final set."""
+        check = self.verdict.checks.get(TESTS) if self.verdict is not None else None
+        ev = check.evidence if check is not None else None
+        if check is None or check.status != "pass" or not isinstance(ev, TestEvidence):
+            return None
+        return ev.passed or 0, ev.total or 0
+
+    def headline(self) -> str:
+        """ "verified as a set, 41/41 tests, risk low" (what the title says after the count)."""
+        parts = ["verified as a set" if len(self.kept) > 1 else "verified"]
+        tests = self.tests
+        if tests is not None:
+            parts.append(f"{tests[0]}/{tests[1]} tests")
+        parts.append(f"risk {risk_word(self.risk)}")
+        return ", ".join(parts)
+
+
+def hunks_of(current: str, text: str) -> list[Hunk]:
+    """The changes that turn `current` into `text`, by line."""
+    old, new = current.splitlines(keepends=True), text.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return [
+        Hunk(i1, i2, tuple(new[j1:j2]))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+
+
+def changed_lines(current: str, text: str) -> int:
+    return sum((h.end - h.start) + len(h.lines) for h in hunks_of(current, text))
+
+
+def combine(current: str, edits: Sequence[Edit]) -> str:
+    """The current text with every edit's changes: identical changes once, insertions at the same
+    point in the edits' order. The edits must not overlap (see `overlapping`)."""
+    hunks: list[Hunk] = []
+    for edit in edits:
+        for hunk in hunks_of(current, edit.text):
+            if hunk not in hunks:
+                hunks.append(hunk)
+    # Stable: insertions at one point keep the edits' order; a change after an insertion there.
+    hunks.sort(key=lambda h: (h.start, h.end > h.start))
+    old = current.splitlines(keepends=True)
+    out: list[str] = []
+    at = 0
+    for hunk in hunks:
+        out += old[at : hunk.start]
+        out += list(hunk.lines)
+        at = max(at, hunk.end)
+    out += old[at:]
+    return "".join(out)
+
+
+def overlapping(current: str, a: Edit, b: Edit) -> bool:
+    """Whether two edits change the same lines differently (identical changes do not count)."""
+    mine = hunks_of(current, a.text)
+    theirs = [h for h in hunks_of(current, b.text) if h not in mine]
+    return any(h.overlaps(o) for h in mine if h not in theirs for o in theirs)
+
+
+def verify_set(
+    engine: Engine,
+    rel_path: str,
+    current: str,
+    edits: Sequence[Edit],
+    cancel: threading.Event | None = None,
+) -> SetResult:
+    """Combine the verified `edits` of `rel_path` (each against `current`) into one verified
+    edit: overlaps resolved by rank, the combination graded as one candidate, and on failure the
+    edits added back in rank order, each kept only if the set stays verified (see the module)."""
+    t0 = time.perf_counter()
+    ranked = sorted(edits, key=lambda e: (e.rank, e.id))
+    outcomes: dict[str, Outcome] = {}
+    candidates: list[Edit] = []
+    for edit in ranked:
+        clash = next((k for k in candidates if overlapping(current, k, edit)), None)
+        if clash is not None:
+            outcomes[edit.id] = Outcome(
+                edit,
+                False,
+                f"changes the same lines as {clash.label}, which ranks higher",
+                clash.id,
+            )
+        else:
+            candidates.append(edit)
+    result = SetResult(text=None)
+
+    def grade(subset: Sequence[Edit]) -> Verdict:
+        check_cancel(cancel)
+        text = combine(current, subset)
+        result.gradings += 1
+        report = engine.grade(rel_path, [Candidate("set", text)], current=current, cancel=cancel)
+        check_cancel(cancel)
+        return report.verdicts[0]
+
+    kept: list[Edit] = []
+    final: Verdict | None = None
+    if len(candidates) == 1:
+        kept = candidates
+        final = candidates[0].verdict or grade(kept)
+    elif candidates:
+        final = grade(candidates)
+        if final.verified:
+            kept = list(candidates)
+        else:
+            log.info(
+                "the set of %d edits of %s fails: %s", len(candidates), rel_path, final.summary
+            )
+            final = None
+            for edit in candidates:
+                if not kept:
+                    # Verified alone against the same text: the first edit needs no new grading.
+                    kept.append(edit)
+                    continue
+                verdict = grade([*kept, edit])
+                if verdict.verified:
+                    kept.append(edit)
+                    final = verdict
+                    continue
+                partner = (
+                    kept[0]
+                    if len(kept) == 1
+                    else next((k for k in kept if not grade([k, edit]).verified), None)
+                )
+                why = (
+                    f"fails together with {partner.label}: {verdict.summary}"
+                    if partner is not None
+                    else f"fails with the set: {verdict.summary}"
+                )
+                outcomes[edit.id] = Outcome(
+                    edit, False, why, partner.id if partner is not None else None
+                )
+            if final is None and kept:
+                final = kept[0].verdict if len(kept) == 1 and kept[0].verdict else grade(kept)
+    if final is not None and not final.verified:
+        # Only possible for one edit whose own grading no longer holds (the current file moved on
+        # under it): nothing is offered.
+        for edit in kept:
+            outcomes[edit.id] = Outcome(edit, False, f"not verified again: {final.summary}")
+        kept = []
+    for edit in kept:
+        outcomes[edit.id] = Outcome(edit, True)
+    result.outcomes = [
+        Outcome(o.edit, o.kept, o.why, o.conflict_with, changed_lines(current, o.edit.text))
+        for o in (outcomes[e.id] for e in ranked)
+    ]
+    result.verdict = final if kept else None
+    result.text = combine(current, kept) if kept else None
+    result.duration_s = time.perf_counter() - t0
+    return result
+
+
+__all__ = [
+    "Cancelled",
+    "Edit",
+    "Hunk",
+    "Outcome",
+    "SetResult",
+    "changed_lines",
+    "combine",
+    "hunks_of",
+    "overlapping",
+    "verify_set",
+]
