@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gauntlet.graders.engine import Engine
-from gauntlet.graders.evidence import TestEvidence
+from gauntlet.graders.evidence import TestEvidence, UntrustedEvidence
 from gauntlet.graders.rank import risk_word
-from gauntlet.graders.records import Cancelled, Candidate, Verdict, check_cancel
-from gauntlet.graders.registry import TESTS
+from gauntlet.graders.records import Cancelled, Candidate, UntrustedTest, Verdict, check_cancel
+from gauntlet.graders.registry import TESTS, UNTRUSTED_TESTS
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ class Edit:
     verdict: Verdict | None = field(default=None, compare=False)
     """Its own grading (against the same current text), when known: a set of this edit alone
     needs no second one."""
+    passing: tuple[UntrustedTest, ...] = field(default=(), compare=False)
+    """The model-written tests it passed alone: a set with it must pass them too (the
+    differential check of the set: behaviour each edit was seen to have survives the others)."""
 
 
 @dataclass(frozen=True)
@@ -199,12 +202,28 @@ def verify_set(
     result = SetResult(text=None)
 
     def grade(subset: Sequence[Edit]) -> Verdict:
+        """The set of `subset` graded as one candidate, with every model-written test its edits
+        passed alone: verified only if it passes all of them too."""
         check_cancel(cancel)
         text = combine(current, subset)
         result.gradings += 1
-        report = engine.grade(rel_path, [Candidate("set", text)], current=current, cancel=cancel)
+        tests = [UntrustedTest(f"{e.id}/{t.id}", t.code) for e in subset for t in e.passing]
+        report = engine.grade(
+            rel_path, [Candidate("set", text)], current=current, untrusted=tests, cancel=cancel
+        )
         check_cancel(cancel)
-        return report.verdicts[0]
+        verdict = report.verdicts[0]
+        model = verdict.checks.get(UNTRUSTED_TESTS)
+        ev = model.evidence if model is not None else None
+        results = ev.results if isinstance(ev, UntrustedEvidence) else {}
+        lost = [t.id for t in tests if results.get(t.id) != "pass"]
+        if verdict.verified and lost:
+            verdict.verified = False
+            verdict.summary = (
+                f"rejected by untrusted_tests: {len(lost)} model test(s) that pass with each edit "
+                f"alone fail with the set, first {lost[0]}"
+            )
+        return verdict
 
     kept: list[Edit] = []
     final: Verdict | None = None

@@ -48,11 +48,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gauntlet.graders.engine import Engine
-from gauntlet.graders.evidence import TestEvidence
+from gauntlet.graders.evidence import TestEvidence, UntrustedEvidence
 from gauntlet.graders.findings import Check
 from gauntlet.graders.patchset import Edit, SetResult, verify_set
 from gauntlet.graders.records import Candidate, Report, UntrustedTest
-from gauntlet.graders.registry import TESTS, ordered
+from gauntlet.graders.registry import TESTS, UNTRUSTED_TESTS, ordered
 from gauntlet.graders.rounds import Round
 from gauntlet.graders.verdicts import withdraw
 from gauntlet.graders.workspace import test_files, tests_for
@@ -168,6 +168,8 @@ class Job:
     """A fix-all job's module with every kept region fix applied (verified as a set)."""
     patch: SetResult | None = None
     title: str = ""
+    untrusted: list[UntrustedTest] = field(default_factory=list)
+    """The model-written tests the candidates were graded with."""
     """A fix-all job's title: "Fix 5 of 6 diagnostics (verified as a set, 41/41 tests, risk low)"."""
     """A fix-all job's patch set: each region's edit kept or dropped, and the set's grading."""
 
@@ -219,7 +221,12 @@ async def run_job(
     """Generate, grade and rank; never raises except CancelledError."""
     req = job.request
     try:
-        if req.key.kind == "fixall" and req.edit_format == "edits":
+        if req.edit_format == "edits" and (
+            req.key.kind == "fixall"
+            or (req.key.kind == "quickfix" and len(group_by_region(req.text, req.diagnostics)) > 1)
+        ):
+            # Fix-all, and a quick fix of a selection whose diagnostics lie in several regions:
+            # one small job per region, combined into a patch set verified as a whole.
             await _run_fixall(job, engine, make_proposer, on_progress)
         else:
             await _run(job, engine, make_proposer, on_progress)
@@ -344,6 +351,13 @@ async def _run_fixall(
         tests = winner.checks.get(TESTS)
         ev = tests.evidence if tests is not None else None
         fixed = len(ev.fixed or ()) if isinstance(ev, TestEvidence) else 0
+        model = winner.checks.get(UNTRUSTED_TESTS)
+        results = (
+            model.evidence.results
+            if model is not None and isinstance(model.evidence, UntrustedEvidence)
+            else {}
+        )
+        passing = tuple(t for t in part.untrusted if results.get(t.id) == "pass")
         edits.append(
             Edit(
                 id=part.id,
@@ -353,6 +367,7 @@ async def _run_fixall(
                 risk=winner.risk,
                 summary=winner.summary,
                 verdict=winner,
+                passing=passing,
             )
         )
         job.report = part.report
@@ -540,6 +555,7 @@ async def _run(
         for pending in asyncio.as_completed(graded):
             await pending
             on_progress(job, f"grading {sum(1 for f in graded if f.done())}/{total}")
+    job.untrusted = untrusted
     report = await asyncio.to_thread(grading.finish, untrusted, graded_only=stopped is not None)
     if req.distinguish and untrusted and report.selected is not None:
         decision = await settle_split(job, engine, report, untrusted, make_proposer, on_progress)

@@ -3,6 +3,7 @@ but fails together found, the lower-ranked one dropped and said."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 
@@ -95,7 +96,12 @@ class Routed:
         self, messages: list[dict[str, str]], n: int, max_tokens: int | None = None
     ) -> AsyncGenerator[Reply, None]:
         prompt = messages[-1]["content"]
-        text = FIX_GROW if "in `grow`" in prompt else self.shrink if "in `shrink`" in prompt else ""
+        if "The code under change" in prompt:
+            text = MODEL_TESTS
+        elif "in `grow`" in prompt:
+            text = FIX_GROW
+        else:
+            text = self.shrink if "in `shrink`" in prompt else ""
         for i in range(n):
             yield Reply(i, text, "stop", len(text) // 4, True)
 
@@ -103,16 +109,30 @@ class Routed:
         pass
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    ws = tmp_path / "bal"
+MODEL_TESTS = """```python
+from pkg.bal import grow, shrink
+
+
+def test_gap() -> None:
+    assert grow(5) - shrink(5) <= 3
+```
+"""
+"""What the model writes as tests for either region: it pins the gap the project's tests leave."""
+
+
+def make_engine(ws: Path, tests: str) -> Engine:
     (ws / "pkg").mkdir(parents=True)
     (ws / "tests").mkdir()
     (ws / "pyproject.toml").write_text('[project]\nname = "bal"\n\n[tool.ruff]\n')
     (ws / "pkg" / "__init__.py").write_text("")
     (ws / "pkg" / "bal.py").write_text(MODULE)
-    (ws / "tests" / "test_bal.py").write_text(TESTS)
-    made = Engine(ws)
+    (ws / "tests" / "test_bal.py").write_text(tests)
+    return Engine(ws)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    made = make_engine(tmp_path / "bal", TESTS)
     yield made
     made.close()
 
@@ -130,7 +150,7 @@ def unused(name: str) -> DiagnosticInfo:
     )
 
 
-def fix_all(shrink: str) -> tuple[Job, Routed]:
+def fix_all(shrink: str, tests: int = 0) -> tuple[Job, Routed]:
     job = Job(
         JobRequest(
             key=JobKey("file:///bal/pkg/bal.py", 1, (0, 0, 0, 0), "fixall"),
@@ -138,7 +158,7 @@ def fix_all(shrink: str) -> tuple[Job, Routed]:
             text=MODULE,
             diagnostics=[unused("unused"), unused("spare")],
             candidates=2,
-            tests=0,
+            tests=tests,
             max_tokens=100_000,
         )
     )
@@ -190,3 +210,33 @@ async def test_edits_that_stay_verified_together_are_offered_as_one_set(engine: 
     # The set's risk follows from its parts: the chance that at least one is wrong.
     risks = [o.edit.risk for o in patch.kept]
     assert patch.risk == pytest.approx(1 - (1 - risks[0]) * (1 - risks[1]), abs=1e-3)
+
+
+async def test_a_conflict_only_the_model_tests_see_is_found_too(tmp_path: Path) -> None:
+    # Without the project's test_balance, only the model-written test each edit passed alone
+    # pins the gap: the set must pass it too.
+    engine = make_engine(tmp_path / "bal", TESTS.split("\n\n\ndef test_balance")[0] + "\n")
+    try:
+        job, proposer = fix_all(FIX_SHRINK, tests=1)
+        await run_job(job, engine, lambda: proposer, lambda _j, _m: None)
+    finally:
+        engine.close()
+    assert all(part.new_text is not None for part in job.parts), [p.message for p in job.parts]
+    assert all(part.untrusted for part in job.parts)
+    patch = job.patch
+    assert patch is not None and [o.kept for o in patch.outcomes] == [True, False]
+    grow, shrink = patch.outcomes
+    assert shrink.conflict_with == grow.edit.id
+    assert "model test(s) that pass with each edit alone fail with the set" in shrink.why
+
+
+async def test_a_quick_fix_over_diagnostics_in_several_regions_is_a_patch_set(
+    engine: Engine,
+) -> None:
+    job, proposer = fix_all(FIX_SHRINK_SAFE)
+    job.request = dataclasses.replace(
+        job.request, key=dataclasses.replace(job.request.key, kind="quickfix", range=(4, 0, 10, 0))
+    )
+    await run_job(job, engine, lambda: proposer, lambda _j, _m: None)
+    assert len(job.parts) == 2 and job.patch is not None and len(job.patch.kept) == 2
+    assert job.new_text == job.patch.text and job.title.startswith("Fix 2 of 2 diagnostics")
