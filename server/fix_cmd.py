@@ -1,10 +1,20 @@
-"""`gauntlet fix FILE --line N`: the editor's quick-fix loop from a terminal; writes only with --apply."""
+"""`gauntlet fix FILE --line N` and `gauntlet fix --all FILE`: the editor's quick fix and fix-all from
+a terminal; writes only with --apply, through one transaction (server/transaction.py).
+
+Exit codes: 0 a verified fix (or patch set) was shown, or written with --apply; 1 nothing verified
+(no verified candidate, no diagnostics for --all, the fix withdrawn by the covering tests, out of
+time); 2 bad input (a usage error, a file that cannot be read, a line outside it, a workspace
+that cannot be graded) or nothing written with --apply (the file changed since it was read, or a
+write failed and what was written was restored).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +25,33 @@ from gauntlet.server.config import command_settings, job_request, proposer_confi
 from gauntlet.server.diagnostics import finding_diagnostics
 from gauntlet.server.jobs import Job, JobKey, JobKind, confirm_job, run_job
 from gauntlet.server.proposer import OpenAIProposer, Proposer
-from gauntlet.server.report import candidates_table, unified_diff
+from gauntlet.server.report import candidates_table, patch_set_table, unified_diff
 from gauntlet.server.settings import Settings
+from gauntlet.server.transaction import ApplyError, StaleFileError, apply_all
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "fix", help="fix the problem at a line of a file, from the terminal"
+        "fix",
+        help="fix the problem at a line of a file, or every problem in it, from the terminal",
     )
     p.add_argument("file", type=Path)
-    p.add_argument("--line", type=int, required=True, help="1-based line with the problem")
-    p.add_argument("--apply", action="store_true", help="write the verified fix to the file")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--line", type=int, help="1-based line with the problem")
+    which.add_argument(
+        "--all",
+        dest="fix_all",
+        action="store_true",
+        help="fix every diagnostic the graders find in the file, region by region, as one "
+        "patch set verified as a whole (the editor's source.fixAll.gauntlet)",
+    )
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="write the verified fix to the file: every file it changes or none",
+    )
     p.add_argument(
         "--no-confirm",
         dest="confirm",
@@ -70,7 +94,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--model", help="model name (default: $GAUNTLET_MODEL)")
     p.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds for generation and grading"
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds for generation and grading (with --all, also the fix-all time limit, "
+        "in place of automaticTimeout)",
     )
     p.set_defaults(func=run)
 
@@ -93,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"gauntlet fix: cannot read {args.file}: {exc}\n")
         return 2
     lines = text.splitlines()
-    if not 1 <= args.line <= max(1, len(lines)):
+    if args.line is not None and not 1 <= args.line <= max(1, len(lines)):
         sys.stderr.write(
             f"gauntlet fix: line {args.line} is outside {args.file} (1-{len(lines)})\n"
         )
@@ -127,50 +155,126 @@ async def _fix(
         sys.stderr.write(f"gauntlet fix: {exc}\n")
         return 2
     try:
-        findings, _ = await asyncio.to_thread(engine.findings, rel, text)
-        line0 = args.line - 1
-        diagnostics = [d for d in finding_diagnostics(findings) if d.line == line0]
-        for d in diagnostics:
-            sys.stdout.write(f"{rel}:{d.line + 1}: {d.label()}\n")
-        kind: JobKind = "quickfix" if diagnostics else "rewrite"
-        key = JobKey(path.as_uri(), 0, (line0, 0, line0, 0), kind)
-        request = job_request(settings, key, rel, text, diagnostics)
-        config = proposer_config(settings)
-
-        def make() -> Proposer:
-            if settings.cassette:
-                return ReplayProposer(settings.cassette)
-            return OpenAIProposer(config)
-
-        def progress(job: Job, message: str) -> None:
-            sys.stderr.write(f"\r{message:<40}")
-            sys.stderr.flush()
-
-        job = Job(request)
-        await asyncio.wait_for(run_job(job, engine, make, progress), args.timeout)
-        sys.stderr.write("\n")
-        job.cost = job.usage.cost(config)
-        if args.confirm and job.new_text is not None and not job.parts:
-            sys.stderr.write("confirming on every covering test...\n")
-            await asyncio.to_thread(confirm_job, job, engine)
-        sys.stdout.write(candidates_table(job) + "\n")
-        new = job.new_text
-        if new is None or job.report is None or job.report.winner is None:
-            sys.stdout.write((job.message or "no verified candidate") + "\n")
-            return 1
-        confirmed = f" ({job.confirmation})" if job.confirmation else ""
-        sys.stdout.write(
-            f"\nselected {job.report.winner.id}: {job.report.winner.summary}{confirmed}\n"
-        )
-        sys.stdout.write(unified_diff(rel, text, new))
-        if args.apply:
-            if path.read_text(encoding="utf-8") != text:
-                sys.stderr.write("gauntlet fix: the file changed while grading; not written\n")
-                return 1
-            path.write_text(new, encoding="utf-8")
-            sys.stdout.write(f"\nwrote {args.file}\n")
-        else:
-            sys.stdout.write("\n(not written: pass --apply to write it)\n")
-        return 0
+        if args.fix_all:
+            return await _fix_all(args, settings, engine, path, rel, text)
+        return await _fix_line(args, settings, engine, path, rel, text)
     finally:
         await asyncio.to_thread(engine.close)
+
+
+def _proposers(settings: Settings) -> tuple[Callable[[], Proposer], Callable[[Job], None]]:
+    """What makes each proposer of a job (the cassette's replay, or the endpoint), and what
+    prices a finished job's tokens."""
+    config = proposer_config(settings)
+
+    def make() -> Proposer:
+        if settings.cassette:
+            return ReplayProposer(settings.cassette)
+        return OpenAIProposer(config)
+
+    def price(job: Job) -> None:
+        job.cost = job.usage.cost(config)
+
+    return make, price
+
+
+def _progress(job: Job, message: str) -> None:
+    sys.stderr.write(f"\r{message:<40}")
+    sys.stderr.flush()
+
+
+async def _run(
+    args: argparse.Namespace, job: Job, engine: Engine, make: Callable[[], Proposer]
+) -> bool:
+    """Run the job within --timeout; False (said on stderr) when it ran out of time."""
+    try:
+        await asyncio.wait_for(run_job(job, engine, make, _progress), args.timeout)
+    except TimeoutError:
+        sys.stderr.write(f"\ngauntlet fix: no result within {args.timeout:g} s (--timeout)\n")
+        return False
+    sys.stderr.write("\n")
+    return True
+
+
+def _write(args: argparse.Namespace, path: Path, old: str, new: str) -> int:
+    """Write `new` over `path`, read as `old`, through the transaction: 0 written, 2 not."""
+    try:
+        apply_all({path: (old, new)})
+    except StaleFileError as exc:
+        sys.stderr.write(f"gauntlet fix: {exc} (run it again on the new text)\n")
+        return 2
+    except ApplyError as exc:
+        sys.stderr.write(f"gauntlet fix: {exc}\n")
+        return 2
+    sys.stdout.write(f"\nwrote {args.file}\n")
+    return 0
+
+
+async def _fix_line(
+    args: argparse.Namespace, settings: Settings, engine: Engine, path: Path, rel: str, text: str
+) -> int:
+    findings, _ = await asyncio.to_thread(engine.findings, rel, text)
+    line0 = args.line - 1
+    diagnostics = [d for d in finding_diagnostics(findings) if d.line == line0]
+    for d in diagnostics:
+        sys.stdout.write(f"{rel}:{d.line + 1}: {d.label()}\n")
+    kind: JobKind = "quickfix" if diagnostics else "rewrite"
+    key = JobKey(path.as_uri(), 0, (line0, 0, line0, 0), kind)
+    request = job_request(settings, key, rel, text, diagnostics)
+    make, price = _proposers(settings)
+    job = Job(request)
+    if not await _run(args, job, engine, make):
+        return 1
+    price(job)
+    if args.confirm and job.new_text is not None and not job.parts:
+        sys.stderr.write("confirming on every covering test...\n")
+        await asyncio.to_thread(confirm_job, job, engine)
+    sys.stdout.write(candidates_table(job) + "\n")
+    new = job.new_text
+    if new is None or job.report is None or job.report.winner is None:
+        sys.stdout.write((job.message or "no verified candidate") + "\n")
+        return 1
+    confirmed = f" ({job.confirmation})" if job.confirmation else ""
+    sys.stdout.write(f"\nselected {job.report.winner.id}: {job.report.winner.summary}{confirmed}\n")
+    sys.stdout.write(unified_diff(rel, text, new))
+    if args.apply:
+        return _write(args, path, text, new)
+    sys.stdout.write("\n(not written: pass --apply to write it)\n")
+    return 0
+
+
+async def _fix_all(
+    args: argparse.Namespace, settings: Settings, engine: Engine, path: Path, rel: str, text: str
+) -> int:
+    """The editor's fix-all on the graders' findings of the file: one quick fix per region, their
+    verified edits combined and graded again as one patch set, confirmed on every covering test."""
+    findings, _ = await asyncio.to_thread(engine.findings, rel, text)
+    diagnostics = finding_diagnostics(findings)
+    for d in diagnostics:
+        sys.stdout.write(f"{rel}:{d.line + 1}: {d.label()}\n")
+    key = JobKey(path.as_uri(), 0, (0, 0, 0, 0), "fixall")
+    # The server's fix-all request; its time limit is --timeout here rather than the editor's
+    # automaticTimeout, which exists for save listeners: at a terminal the user is waiting anyway.
+    request = dataclasses.replace(
+        job_request(settings, key, rel, text, diagnostics), time_limit_s=args.timeout
+    )
+    make, price = _proposers(settings)
+    job = Job(request)
+    if not await _run(args, job, engine, make):
+        return 1
+    price(job)
+    if args.confirm and job.fixed_text is not None:
+        sys.stderr.write("confirming the set on every covering test...\n")
+        await asyncio.to_thread(confirm_job, job, engine)
+    sys.stdout.write(patch_set_table(job) + "\n")
+    new = job.fixed_text
+    if new is None or job.patch is None or not job.patch.kept:
+        sys.stdout.write("\n" + (job.message or "no verified patch set") + "\n")
+        return 1
+    confirmed = f" ({job.confirmation})" if job.confirmation else ""
+    sys.stdout.write(f"\n{job.title}{confirmed}\n")
+    sys.stdout.write(unified_diff(rel, text, new))
+    if args.apply:
+        return _write(args, path, text, new)
+    sys.stdout.write("\n(not written: pass --apply to write it)\n")
+    return 0

@@ -198,6 +198,49 @@ def candidates_table(job: Job) -> str:
     return "\n".join(lines)
 
 
+def patch_set_table(job: Job) -> str:
+    """A fix-all job for a terminal: its replies, tokens and cost over every region; each region
+    and what came of it; then the patch set, one row per edit (what it fixes, lines changed, risk,
+    kept or dropped) with its evidence, or why it was dropped, on the line below."""
+    parts = job.parts
+    lines = [
+        f"{len(parts)} region(s), {sum(p.received for p in parts)}/{sum(p.asked for p in parts)} "
+        f"replies, {sum(len(p.invalid) for p in parts)} without usable code, "
+        f"{job.usage.total} tokens, cost {job.cost:.4f}"
+    ]
+    for part in parts:
+        region = part.region
+        where = (f"`{region.name}` " if region is not None and region.name else "") + (
+            f"lines {region.start_line + 1}-{region.end_line + 1}"
+            if region is not None
+            else f"line {part.key.range[0] + 1}"
+        )
+        count = len(part.request.diagnostics)
+        result = "fixed" if part.new_text is not None else part.message or part.state
+        lines.append(
+            f"  {where}: {count} diagnostic{'s' if count != 1 else ''}: "
+            + " ".join(result.removeprefix("gauntlet: ").split())
+        )
+    patch = job.patch
+    if patch is None or not patch.outcomes:
+        return "\n".join(lines)
+    lines += [
+        "",
+        f"patch set: graded {patch.gradings} time(s) in {patch.duration_s:.1f} s, risk "
+        f"{patch.risk:.2f} (the chance that at least one kept edit is wrong)",
+        f"  {'edit':<14} {'result':<8} {'lines':>5} {'risk':>5}  fixes",
+    ]
+    for o in patch.outcomes:
+        lines.append(
+            f"  {o.edit.id[:14]:<14} {'kept' if o.kept else 'dropped':<8} {o.changed:>5} "
+            f"{o.edit.risk:>5.2f}  {' '.join(o.edit.label.split())}"
+        )
+        lines.append(f"  {'':<14} {'':<8} {'':>5} {'':>5}  evidence: {o.edit.summary}")
+        if not o.kept:
+            lines.append(f"  {'':<14} {'':<8} {'':>5} {'':>5}  why: {' '.join(o.why.split())}")
+    return "\n".join(lines)
+
+
 def _cell(text: str) -> str:
     """Text for one markdown table cell: one line, no column breaks."""
     return " ".join(text.split()).replace("|", "\\|")
