@@ -106,6 +106,132 @@ return function(cfg)
     result.children_left = vim.api.nvim_get_proc_children(vim.fn.getpid())
   end
 
+  local function buffer_text()
+    return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') .. '\n'
+  end
+
+  -- Runs :GauntletCandidates and records its scratch buffer (or -1 if it opened none).
+  local function open_candidates()
+    local report
+    gauntlet.candidates({
+      bufnr = bufnr,
+      on_done = function(b)
+        report = b or -1
+      end,
+    })
+    wait(cfg.command_ms, function()
+      return report ~= nil
+    end, ':GauntletCandidates to open its report')
+    if report ~= -1 then
+      result.candidates = {
+        name = vim.api.nvim_buf_get_name(report),
+        filetype = vim.bo[report].filetype,
+        buftype = vim.bo[report].buftype,
+        text = table.concat(vim.api.nvim_buf_get_lines(report, 0, -1, false), '\n'),
+        windows = #vim.api.nvim_tabpage_list_wins(0),
+      }
+      vim.cmd('close')
+    end
+    step('candidates')
+  end
+
+  local FIX_ALL = 'source.fixAll.gauntlet'
+
+  -- Fix-all: the code action of kind source.fixAll.gauntlet over the server's own diagnostics,
+  -- resolved once (its final title is what a menu would show), then applied the configured way:
+  -- cfg.fix_all_apply = 'code_action' (the stock vim.lsp.buf.code_action with that `only` and
+  -- apply = true) or 'plugin' (require('gauntlet').fix_all_sync, what a save runs).
+  local function fix_all(client)
+    wait(cfg.diagnostics_ms, function()
+      local n = 0
+      for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+        if d.code == cfg.fix_all_code then
+          n = n + 1
+        end
+      end
+      return n >= cfg.fix_all_count
+    end, ('%d %s diagnostics'):format(cfg.fix_all_count, cfg.fix_all_code))
+    step('fix-all diagnostics')
+    result.fix_all_diagnostics = diagnostics_seen()
+
+    -- Every workspace edit applied from here on is counted and starts an undo step of its own,
+    -- as edits applied at separate times would: a fix-all applied as one edit is one :undo.
+    local apply_workspace_edit = vim.lsp.util.apply_workspace_edit
+    result.workspace_edits = 0
+    vim.lsp.util.apply_workspace_edit = function(...)
+      result.workspace_edits = result.workspace_edits + 1
+      vim.cmd('let &undolevels = &undolevels')
+      return apply_workspace_edit(...)
+    end
+
+    -- The cursor on the docstring: the request is about the file, not a line.
+    vim.api.nvim_win_set_cursor(0, { 1, 0 })
+    local diagnostics = vim.tbl_map(function(d)
+      return gauntlet.to_lsp_diagnostic(bufnr, d, client.offset_encoding)
+    end, vim.diagnostic.get(bufnr))
+    local params = vim.lsp.util.make_range_params(0, client.offset_encoding)
+    params.context = { diagnostics = diagnostics, only = { FIX_ALL }, triggerKind = 1 }
+    local answered, actions
+    client:request('textDocument/codeAction', params, function(err, res)
+      actions = err and { error = tostring(err.message or err) } or (res or {})
+      answered = true
+    end, bufnr)
+    wait(cfg.command_ms, function()
+      return answered
+    end, 'the fix-all code action')
+    result.fix_all_actions = vim.tbl_map(function(a)
+      return { title = a.title, kind = a.kind, has_edit = a.edit ~= nil }
+    end, actions.error and {} or actions)
+    step('fix-all requested')
+    local pending
+    for _, a in ipairs(actions.error and {} or actions) do
+      if a.kind == FIX_ALL then
+        pending = a
+      end
+    end
+    if not pending then
+      error('no ' .. FIX_ALL .. ' action: ' .. vim.inspect(actions), 0)
+    end
+
+    -- codeAction/resolve waits for the job (the server's automaticTimeout bounds it).
+    local resolved
+    client:request('codeAction/resolve', pending, function(err, res)
+      resolved = err and { error = tostring(err.message or err) } or (res or {})
+    end, bufnr)
+    wait(cfg.fix_ms, function()
+      return resolved ~= nil
+    end, 'the fix-all action to resolve')
+    result.fix_all_resolved = { title = resolved.title, has_edit = resolved.edit ~= nil, error = resolved.error }
+    step('fix-all resolved')
+
+    -- Now apply it, as the user would: the job is done, so the action comes with its edit.
+    local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+    local seq = vim.fn.undotree(bufnr).seq_last
+    if cfg.fix_all_apply == 'plugin' then
+      result.fix_all_status = gauntlet.fix_all_sync(bufnr, cfg.fix_ms)
+    else
+      local offered = {}
+      vim.lsp.buf.code_action({
+        context = { diagnostics = diagnostics, only = { FIX_ALL }, triggerKind = 1 },
+        apply = true,
+        filter = function(a)
+          offered[#offered + 1] = { title = a.title, kind = a.kind, has_edit = a.edit ~= nil }
+          return true
+        end,
+      })
+      -- Bounded: if nothing is applied the checks on the buffer say so.
+      vim.wait(cfg.command_ms, function()
+        return result.workspace_edits > 0
+      end, 20)
+      result.fix_all_offered = offered
+    end
+    step('fix-all applied')
+    result.fix_all_changed = vim.api.nvim_buf_get_changedtick(bufnr) ~= tick
+    result.undo_steps = vim.fn.undotree(bufnr).seq_last - seq
+    result.buffer_after_fix = buffer_text()
+    open_candidates()
+  end
+
   local function run()
     vim.cmd.edit(vim.fn.fnameescape(cfg.file))
     bufnr = vim.api.nvim_get_current_buf()
@@ -185,27 +311,11 @@ return function(cfg)
         end, 20)
       end
 
-      local report
-      gauntlet.candidates({
-        bufnr = bufnr,
-        on_done = function(b)
-          report = b or -1
-        end,
-      })
-      wait(cfg.command_ms, function()
-        return report ~= nil
-      end, ':GauntletCandidates to open its report')
-      if report ~= -1 then
-        result.candidates = {
-          name = vim.api.nvim_buf_get_name(report),
-          filetype = vim.bo[report].filetype,
-          buftype = vim.bo[report].buftype,
-          text = table.concat(vim.api.nvim_buf_get_lines(report, 0, -1, false), '\n'),
-          windows = #vim.api.nvim_tabpage_list_wins(0),
-        }
-        vim.cmd('close')
-      end
-      step('candidates')
+      open_candidates()
+    end
+
+    if cfg.mode == 'fixall' then
+      fix_all(client)
     end
 
     -- Save; with fix-all on save the BufWritePre wait is bounded by fix_all_timeout_ms.
@@ -235,6 +345,12 @@ return function(cfg)
       step('retried')
       result.retry = retried
       vim.cmd('write')
+    end
+
+    if cfg.mode == 'fixall' then
+      -- One :undo after the save takes the whole fix-all back (the file on disk keeps it).
+      vim.cmd('silent undo')
+      result.buffer_after_undo = buffer_text()
     end
   end
 

@@ -9,6 +9,10 @@ proves it attached and graded the file; a second tool's diagnostic (source "pyri
 vim.diagnostic.set in its own namespace, as a linter plugin would) flags the division in `mean`,
 and :GauntletFix on that line sends it with the code action request.
 
+Fix-all (source.fixAll.gauntlet) runs on tests/fixtures/bal, whose two unused variables have fixes
+that pass alone and fail together: the server grades them as a patch set and offers the kept edit
+only; a compatible pair is applied as one edit (one :undo).
+
 Set GAUNTLET_SKIP_EDITORS=1 to skip; GAUNTLET_NVIM=/path/to/nvim picks another binary.
 """
 
@@ -27,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from tests.openai_stub import OpenAIStub
+from tests.openai_stub import OpenAIStub, Replies
 
 pytestmark = pytest.mark.editor
 
@@ -193,18 +197,24 @@ class Session:
 def run_session(
     nvim: Path,
     tmp: Path,
-    replies: list[str],
+    replies: Replies,
     *,
     mode: str,
     retry: bool = False,
     expect_status: str | None = None,
     fix_all_on_save: bool = False,
     fix_all_timeout_ms: int = 3000,
+    fixture: Path = FIXTURE,
+    file: str = "calc/core.py",
+    settings: dict[str, Any] | None = None,
+    scenario: dict[str, Any] | None = None,
 ) -> Session:
+    """One Neovim session on a copy of `fixture`, editing `file` in it; `settings` are merged over
+    the server settings below and `scenario` over scenario.lua's `cfg`."""
     tmp.mkdir(parents=True, exist_ok=True)
-    ws = tmp / "calc"
-    shutil.copytree(FIXTURE, ws)
-    core = ws / "calc" / "core.py"
+    ws = tmp / fixture.name
+    shutil.copytree(fixture, ws)
+    core = ws / file
     result_path = tmp / "result.json"
     with OpenAIStub(replies) as stub:
         cfg = {
@@ -220,6 +230,7 @@ def run_session(
             "diagnostics_ms": 60000,
             "fix_ms": 120000,
             "command_ms": 15000,
+            **(scenario or {}),
         }
         setup = {
             "cmd": [str(gauntlet_executable()), "serve"],
@@ -230,6 +241,7 @@ def run_session(
                 "tests": 0,
                 "publishDiagnostics": True,
                 "requestTimeout": 100,
+                **(settings or {}),
             },
             "fix_all_on_save": fix_all_on_save,
             "fix_all_timeout_ms": fix_all_timeout_ms,
@@ -418,6 +430,144 @@ def test_no_processes_left_behind(good: Session, wrong: Session, fix_all: Sessio
         assert session.result.get("servers_stopped") is True, session.explain()
         assert session.result.get("pids"), "the server's PID was never seen"
         assert not session.leftovers, session.leftovers
+
+
+# Fix-all as a patch set, on tests/fixtures/bal: `grow` and `shrink` each hold an unused variable
+# (ruff F841). The model's fix for each drops it and widens the step; each passes the tests alone,
+# both together fail test_balance (grow(5) - shrink(5) is 3 with either, 4 with both).
+BAL = REPO / "tests" / "fixtures" / "bal"
+BAL_MODULE = (BAL / "pkg" / "bal.py").read_text()
+FIX_GROW = (
+    "<<<<<<< SEARCH\n    unused = 0\n    return x + 1\n=======\n    return x + 2\n>>>>>>> REPLACE\n"
+)
+FIX_SHRINK = (
+    "<<<<<<< SEARCH\n    spare = 0\n    return x - 1\n=======\n    return x - 2\n>>>>>>> REPLACE\n"
+)
+# Drops the variable only: verified together with FIX_GROW.
+FIX_SHRINK_SAFE = (
+    "<<<<<<< SEARCH\n    spare = 0\n    return x - 1\n=======\n    return x - 1\n>>>>>>> REPLACE\n"
+)
+BAL_GROW_ONLY = BAL_MODULE.replace("    unused = 0\n    return x + 1", "    return x + 2")
+BAL_BOTH = BAL_GROW_ONLY.replace("    spare = 0\n    return x - 1", "    return x - 2")
+"""The conflicting pair applied whole: what the kept-only checks must tell apart."""
+BAL_BOTH_SAFE = BAL_GROW_ONLY.replace("    spare = 0\n", "")
+# The regions' lines (1-based) as the server names them: `unused = 0` and `spare = 0`.
+GROW_LINE = BAL_MODULE.splitlines().index("    unused = 0") + 1
+SHRINK_LINE = BAL_MODULE.splitlines().index("    spare = 0") + 1
+FIX_ALL_SETTINGS = {
+    "candidates": 2,
+    "tests": 0,
+    # Fix-all is an automatic action: this bounds its job and its resolve. Two shared cores grade
+    # both regions, then the set (twice when it fails).
+    "automaticTimeout": 150,
+}
+
+
+def routed(shrink: str) -> Replies:
+    """Each region's prompt ("Fix the diagnostics above in `grow`...") gets its function's fix."""
+
+    def reply(body: dict[str, Any]) -> list[str]:
+        prompt = str(body["messages"][-1]["content"])
+        if "in `grow`" in prompt:
+            return [FIX_GROW]
+        return [shrink] if "in `shrink`" in prompt else ["No scripted reply for this prompt."]
+
+    return reply
+
+
+def fix_all_session(nvim: Path, tmp: Path, shrink: str, *, apply: str) -> Session:
+    return run_session(
+        nvim,
+        tmp,
+        routed(shrink),
+        mode="fixall",
+        fixture=BAL,
+        file="pkg/bal.py",
+        settings=FIX_ALL_SETTINGS,
+        scenario={
+            "fix_all_code": "F841",
+            "fix_all_count": 2,
+            "fix_all_apply": apply,
+            "fix_ms": 170000,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def conflicting(nvim: Path, tmp_path_factory: pytest.TempPathFactory) -> Session:
+    # Applied through the stock vim.lsp.buf.code_action({ context = { only = {...} }, apply = true }).
+    return fix_all_session(
+        nvim, tmp_path_factory.mktemp("nvim-fixall-conflict"), FIX_SHRINK, apply="code_action"
+    )
+
+
+@pytest.fixture(scope="module")
+def compatible(nvim: Path, tmp_path_factory: pytest.TempPathFactory) -> Session:
+    # Applied through the plugin's fix-all (require('gauntlet').fix_all_sync, what :write runs).
+    return fix_all_session(
+        nvim, tmp_path_factory.mktemp("nvim-fixall-together"), FIX_SHRINK_SAFE, apply="plugin"
+    )
+
+
+def _fix_all_prompts(session: Session) -> list[str]:
+    return [str(req["messages"][-1]["content"]) for req in session.requests]
+
+
+def test_fix_all_applies_only_the_kept_edit_of_a_conflicting_pair(conflicting: Session) -> None:
+    r = conflicting.result
+    assert conflicting.rc == 0 and r.get("ok"), conflicting.explain()
+    # One request per region, each answered with its own function's fix.
+    prompts = _fix_all_prompts(conflicting)
+    assert len(prompts) == 2, prompts
+    assert sum("in `grow`" in p for p in prompts) == sum("in `shrink`" in p for p in prompts) == 1
+    assert len([d for d in r["fix_all_diagnostics"] if d["code"] == "F841"]) == 2, r
+    # The set failed; the shrink edit fails together with grow's and is dropped: grow's alone
+    # is applied, as one workspace edit.
+    assert r["buffer_after_fix"] != BAL_BOTH, "the conflicting pair was applied whole"
+    assert r["buffer_after_fix"] == BAL_GROW_ONLY, conflicting.explain()
+    assert conflicting.disk == BAL_GROW_ONLY, conflicting.explain()
+    assert r["workspace_edits"] == 1 and r["modified_after_write"] is False, conflicting.explain()
+    # What the user is told: the title, and the candidates view naming the conflict.
+    [pending] = [a for a in r["fix_all_actions"] if a["kind"] == "source.fixAll.gauntlet"]
+    assert pending["title"].startswith("gauntlet: fix all (grading"), r["fix_all_actions"]
+    resolved = r["fix_all_resolved"]
+    assert resolved["has_edit"], conflicting.explain()
+    assert resolved["title"].startswith("Fix 1 of 2 diagnostics (verified, "), resolved
+    [offered] = r["fix_all_offered"]
+    assert offered["title"].startswith("Fix 1 of 2 diagnostics (verified, "), offered
+    assert offered["has_edit"], offered
+    report = r.get("candidates")
+    assert report, conflicting.explain()
+    text = report["text"]
+    assert "**Fix 1 of 2 diagnostics (verified, " in text, text
+    assert f"line {SHRINK_LINE}: F841" in text, text
+    assert f"dropped: fails together with line {GROW_LINE}: F841" in text, text
+    assert "test_balance" in text, text
+    # The job's message (gauntlet/status, shown by the statusline and in the view) says it too.
+    said = [str(s.get("text", "")) for s in r["statuses"] if s.get("state") == "done"]
+    assert any(
+        t.startswith("fixed 1 of 2 diagnostics (verified, ")
+        and f"dropped, fails together with line {GROW_LINE}: " in t
+        for t in said
+    ), said
+    assert r.get("servers_stopped") is True and not conflicting.leftovers, conflicting.explain()
+
+
+def test_fix_all_applies_a_compatible_pair_as_one_undoable_edit(compatible: Session) -> None:
+    r = compatible.result
+    assert compatible.rc == 0 and r.get("ok"), compatible.explain()
+    assert len(_fix_all_prompts(compatible)) == 2
+    resolved = r["fix_all_resolved"]
+    assert resolved["title"].startswith("Fix 2 of 2 diagnostics (verified as a set, "), resolved
+    assert r["fix_all_status"] == "applied", compatible.explain()
+    assert r["buffer_after_fix"] == BAL_BOTH_SAFE, compatible.explain()
+    assert compatible.disk == BAL_BOTH_SAFE, compatible.explain()
+    # Both regions' fixes came as one edit: one undo step, and one :undo restores the original.
+    assert r["workspace_edits"] == 1 and r["undo_steps"] == 1, compatible.explain()
+    assert r["buffer_after_undo"] == BAL_MODULE, compatible.explain()
+    report = r.get("candidates")
+    assert report and "dropped" not in report["text"], compatible.explain()
+    assert r.get("servers_stopped") is True and not compatible.leftovers, compatible.explain()
 
 
 def test_help_file_parses(nvim: Path, tmp_path: Path) -> None:

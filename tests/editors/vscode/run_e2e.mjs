@@ -29,6 +29,10 @@ const USAGE = `usage: GAUNTLET_SERVER_PATH=/abs/gauntlet node run_e2e.mjs --work
   --title-pattern RE     quick-fix title regular expression instead of a prefix, e.g.
                          '^(gauntlet: fix \\(grading|Fix .* \\(verified)'
   --line N               click the squiggle on line N (1-based) instead of the first squiggle
+  --fix-all              instead of Ctrl+. on a squiggle: put the cursor on line N (--line, default
+                         1: no diagnostic there), run "Source Action..." from the palette until
+                         its menu has an entry matching the title (the server's
+                         source.fixAll.gauntlet), and apply it
   --expect-problem RE    wait until the Problems panel lists a problem matching RE (its row text:
                          message, source(code), position), and leave the panel open; after the
                          save, wait until no problem matches it (the server re-graded the file)
@@ -36,6 +40,8 @@ const USAGE = `usage: GAUNTLET_SERVER_PATH=/abs/gauntlet node run_e2e.mjs --work
   --model NAME           gauntlet.model (default "stub")
   --settings JSON        extra user settings merged last, e.g. '{"gauntlet.fixAllOnSave": true}'
   --expect-status RE     fail unless the status bar shows gauntlet text matching RE
+  --expect-status-after RE
+                         the same, after the fix is applied and saved
   --max-save-seconds S   fail if the save (fix-all on save included) takes longer than S seconds
   --show-candidates      after the save, run "Gauntlet: Show Candidates" from the palette and wait
                          for its document
@@ -60,11 +66,13 @@ const { values: opts } = parseArgs({
     'title-prefix': { type: 'string' },
     'title-pattern': { type: 'string' },
     line: { type: 'string' },
+    'fix-all': { type: 'boolean', default: false },
     'expect-problem': { type: 'string' },
     'base-url': { type: 'string', default: '' },
     model: { type: 'string', default: 'stub' },
     settings: { type: 'string', default: '{}' },
     'expect-status': { type: 'string' },
+    'expect-status-after': { type: 'string' },
     'show-candidates': { type: 'boolean', default: false },
     'expect-candidates': { type: 'string' },
     'max-save-seconds': { type: 'string' },
@@ -286,12 +294,13 @@ async function squiggleBoxes(line) {
 }
 
 async function waitForSquiggle() {
+  const line = opts['fix-all'] ? undefined : opts.line;
   const deadline = Date.now() + stepTimeout;
   while (Date.now() < deadline) {
-    if ((await squiggleBoxes(opts.line)).length > 0) return;
+    if ((await squiggleBoxes(line)).length > 0) return;
     await sleep(250);
   }
-  throw new Error(`no squiggle${opts.line ? ` on line ${opts.line}` : ''} within ${opts.timeout}s`);
+  throw new Error(`no squiggle${line ? ` on line ${line}` : ''} within ${opts.timeout}s`);
 }
 
 async function placeCursorOnDiagnostic() {
@@ -299,6 +308,15 @@ async function placeCursorOnDiagnostic() {
   if (boxes.length === 0) throw new Error(`no visible squiggle${opts.line ? ` on line ${opts.line}` : ''} to click`);
   const box = boxes[0];
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.move(0, 0);
+}
+
+/** Clicks the start of line N's text (1-based): the cursor goes there. */
+async function placeCursorOnLine(line) {
+  const band = await lineBand(line);
+  const lines = await page.locator('.editor-instance .monaco-editor .view-lines').first().boundingBox();
+  if (!lines) throw new Error('the editor has no visible lines');
+  await page.mouse.click(lines.x + 2, (band.top + band.bottom) / 2);
   await page.mouse.move(0, 0);
 }
 
@@ -365,6 +383,42 @@ async function openQuickFix() {
     }
   }
   throw new Error(`no quick fix matching ${titlePattern}; the menu showed: ${JSON.stringify(seen)}`);
+}
+
+/** "Source Action..." until its menu has an entry whose title matches: the job may still run. */
+async function openSourceAction() {
+  const menu = page.locator(MENU);
+  const entry = menu.locator('.monaco-list-row').filter({ hasText: titlePattern });
+  const deadline = Date.now() + stepTimeout;
+  let seen = [];
+  while (Date.now() < deadline) {
+    await runCommand('Source Action...', 'editor.action.sourceAction');
+    try {
+      await menu.waitFor({ state: 'visible', timeout: 5000 });
+      await entry.first().waitFor({ state: 'visible', timeout: 3000 });
+      return entry.first();
+    } catch {
+      seen = await menu.locator('.monaco-list-row').allInnerTexts().catch(() => []);
+      await page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
+      await sleep(1000);
+    }
+  }
+  throw new Error(`no source action matching ${titlePattern}; the menu showed: ${JSON.stringify(seen)}`);
+}
+
+/** Waits until a gauntlet status bar item's text matches `pattern`; returns that text. */
+async function expectStatus(pattern) {
+  const items = page.locator('.statusbar-item', { hasText: /gauntlet/ });
+  const deadline = Date.now() + stepTimeout;
+  let texts = [];
+  while (Date.now() < deadline) {
+    texts = await items.allInnerTexts();
+    const found = texts.find((text) => pattern.test(text));
+    if (found !== undefined) return found;
+    await sleep(250);
+  }
+  throw new Error(`no status bar item matches ${pattern}; gauntlet items: ${JSON.stringify(texts)}`);
 }
 
 async function showCandidates() {
@@ -541,18 +595,7 @@ async function main() {
   });
 
   if (opts['expect-status']) {
-    await step('check the status bar', async () => {
-      const pattern = new RegExp(opts['expect-status']);
-      const items = page.locator('.statusbar-item', { hasText: /gauntlet/ });
-      const deadline = Date.now() + stepTimeout;
-      let texts = [];
-      while (Date.now() < deadline) {
-        texts = await items.allInnerTexts();
-        if (texts.some((text) => pattern.test(text))) return;
-        await sleep(250);
-      }
-      throw new Error(`no status bar item matches ${pattern}; gauntlet items: ${JSON.stringify(texts)}`);
-    });
+    await step('check the status bar', () => expectStatus(new RegExp(opts['expect-status'])));
   }
 
   if (opts['expect-problem']) {
@@ -561,8 +604,15 @@ async function main() {
     });
   }
 
-  await step('put the cursor on the diagnostic', placeCursorOnDiagnostic);
-  const entry = await step(`open quick fixes (Ctrl+.) and find ${titlePattern}`, openQuickFix);
+  let entry;
+  if (opts['fix-all']) {
+    const line = Number(opts.line ?? '1');
+    await step(`put the cursor on line ${line}`, () => placeCursorOnLine(line));
+    entry = await step(`open source actions and find ${titlePattern}`, openSourceAction);
+  } else {
+    await step('put the cursor on the diagnostic', placeCursorOnDiagnostic);
+    entry = await step(`open quick fixes (Ctrl+.) and find ${titlePattern}`, openQuickFix);
+  }
   log(`picking: ${JSON.stringify((await entry.innerText()).trim())}`);
   await step('screenshot the menu', async () => {
     fs.mkdirSync(path.dirname(screenshot), { recursive: true });
@@ -570,7 +620,7 @@ async function main() {
     log(`screenshot: ${screenshot}`);
   });
   // An entry without an edit yet waits in codeAction/resolve for its job: up to the step timeout.
-  await step('apply the quick fix', async () => {
+  await step(`apply the ${opts['fix-all'] ? 'source action' : 'quick fix'}`, async () => {
     await entry.click();
     await page.locator(MENU).waitFor({ state: 'hidden', timeout: stepTimeout });
     await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'visible', timeout: stepTimeout });
@@ -588,6 +638,11 @@ async function main() {
   if (opts['expect-problem']) {
     await step(`wait for ${opts['expect-problem']} to leave the Problems panel`, async () => {
       log(`problems left: ${JSON.stringify(await waitForProblems(new RegExp(opts['expect-problem']), false))}`);
+    });
+  }
+  if (opts['expect-status-after']) {
+    await step('check the status bar after the fix', async () => {
+      log(`status: ${JSON.stringify(await expectStatus(new RegExp(opts['expect-status-after'])))}`);
     });
   }
   if (opts['show-candidates']) await step('run Gauntlet: Show Candidates', showCandidates);

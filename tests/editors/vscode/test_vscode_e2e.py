@@ -36,6 +36,7 @@ REPO = HERE.parents[2]
 CLIENT = REPO / "editor-clients" / "vscode"
 FIXTURES = HERE / "fixtures"
 CALC = REPO / "tests" / "fixtures" / "calc"
+BAL = REPO / "tests" / "fixtures" / "bal"
 STUB = REPO / "tests" / "openai_stub.py"
 # Model endpoint settings from the environment must not reach a server under test (nor a real key
 # reach the stub); gauntlet.baseUrl and gauntlet.model come from the scenario.
@@ -135,6 +136,41 @@ def check_stub_requests(scratch: Path) -> None:
     assert request["model"] == "stub-model" and request["n"] == 3
 
 
+# Fix-all as a patch set on tests/fixtures/bal: `grow` and `shrink` each hold an unused variable
+# (ruff F841); each function's fix drops it and widens the step, passing the tests alone, while both
+# together fail test_balance. The set is graded, shrink's edit dropped, grow's offered alone.
+FIX_GROW = (
+    "<<<<<<< SEARCH\n    unused = 0\n    return x + 1\n=======\n    return x + 2\n>>>>>>> REPLACE\n"
+)
+FIX_SHRINK = (
+    "<<<<<<< SEARCH\n    spare = 0\n    return x - 1\n=======\n    return x - 2\n>>>>>>> REPLACE\n"
+)
+BAL_MODULE = (BAL / "pkg" / "bal.py").read_text()
+# Not a .py file: it keeps shrink's unused variable, which ruff would flag in the repository.
+BAL_KEPT_ONLY = FIXTURES / "real" / "bal.kept-only.expected"
+GROW_LINE = BAL_MODULE.splitlines().index("    unused = 0") + 1
+SHRINK_LINE = BAL_MODULE.splitlines().index("    spare = 0") + 1
+
+
+def _wrapped(text: str) -> str:
+    """A regular expression for `text` that also matches it wrapped at any space: the candidates
+    document is markdown, which the editor word-wraps."""
+    return r"\s+".join(re.escape(word) for word in text.split())
+
+
+def check_fix_all_kept_only(scratch: Path) -> None:
+    """The file holds grow's fix alone, not the pair; one request per region was made."""
+    fixed = (scratch / "workspace" / "pkg" / "bal.py").read_text()
+    whole = BAL_KEPT_ONLY.read_text().replace("    spare = 0\n    return x - 1", "    return x - 2")
+    assert fixed != whole, "the conflicting pair was applied whole"
+    assert fixed == BAL_KEPT_ONLY.read_text() != BAL_MODULE
+    lines = (scratch / "stub-requests.jsonl").read_text().splitlines()
+    prompts = [json.loads(line)["messages"][-1]["content"] for line in lines]
+    # The region requests of the one fix-all job; the Source Action menu reopened while it ran
+    # asks for the same job, not a new one.
+    assert sorted("in `grow`" in p for p in prompts) == [False, True], prompts
+
+
 SCENARIOS = [
     Scenario(
         name="real-server",
@@ -198,6 +234,56 @@ SCENARIOS = [
         },
         check=check_fix_all_was_asked,
         extra_args=("--max-save-seconds", "3"),
+    ),
+]
+
+
+FIX_ALL_SCENARIOS = [
+    Scenario(
+        name="real-server-fix-all",
+        make_server=real_server,
+        workspace=BAL,
+        file="pkg/bal.py",
+        expected=BAL_KEPT_ONLY,
+        # Only the finished action has this title; while the job runs the menu shows
+        # "gauntlet: fix all (grading 2 candidates...)" and the menu is opened again.
+        title=r"^\s*Fix 1 of 2 diagnostics \(verified, ",
+        settings={
+            "gauntlet.model": "stub-model",
+            "gauntlet.candidates": 2,
+            "gauntlet.tests": 0,
+            # Fix-all is an automatic action: this bounds its job and its resolve.
+            "gauntlet.automaticTimeout": 150,
+        },
+        stub_script={
+            "replies": [
+                {"match": "in `grow`", "replies": [FIX_GROW]},
+                {"match": "in `shrink`", "replies": [FIX_SHRINK]},
+            ]
+        },
+        check=check_fix_all_kept_only,
+        extra_args=(
+            "--fix-all",
+            "--line",
+            "1",
+            "--timeout",
+            "150",
+            # No --expect-problem: the Problems panel asks for its rows' quick fixes as invoked
+            # requests, which would start a job per row and take over the status bar.
+            "--expect-status-after",
+            rf"fixed 1 of 2 diagnostics \(verified, .*line {SHRINK_LINE}: F841 .*"
+            rf"dropped, fails together with line {GROW_LINE}: F841",
+            "--show-candidates",
+            # shrink's row of the patch-set table: its label cell, then (past lines changed,
+            # evidence and risk) its result cell.
+            "--expect-candidates",
+            _wrapped(
+                f"| line {SHRINK_LINE}: F841 Local variable `spare` is assigned to but never used"
+            )
+            + r"\s+\|[^|]*\|[^|]*\|[^|]*\|\s+"
+            + _wrapped(f"dropped: fails together with line {GROW_LINE}: F841")
+            + r"[^|]*test_balance",
+        ),
     ),
 ]
 
@@ -323,6 +409,32 @@ def e2e_command(
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_quick_fix_in_vscode(
+    scenario: Scenario,
+    code_server_dir: Path,
+    node: str,
+    vsix: Path,
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    run_in_vscode(scenario, code_server_dir, node, vsix, artifacts, tmp_path)
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("scenario", FIX_ALL_SCENARIOS, ids=lambda s: s.name)
+def test_fix_all_in_vscode(
+    scenario: Scenario,
+    code_server_dir: Path,
+    node: str,
+    vsix: Path,
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """Fix-all ("Source Action...", source.fixAll.gauntlet) through the real server: the set of
+    two conflicting fixes is graded, the kept edit alone applied, and the dropped one named."""
+    run_in_vscode(scenario, code_server_dir, node, vsix, artifacts, tmp_path)
+
+
+def run_in_vscode(
     scenario: Scenario,
     code_server_dir: Path,
     node: str,
