@@ -3,11 +3,13 @@
 Each edit was verified alone against the same current text. Edits whose changes do not overlap are
 applied together (identical changes once, insertions at the same point one after the other);
 of two that overlap, the lower-ranked is dropped. The combined text is then graded as one candidate
-through every gate (static tools, the project's tests that run any of the changes). When it fails,
-the edits are added back one at a time in rank order, each kept only if the set with it still
-verifies: an edit that breaks the set is dropped, and the higher-ranked edit it breaks with (the
-pair that fails together though each passes alone) is named. The set is offered only when its
-final text is verified as a whole.
+through every gate (static tools, the project's tests that run any of the changes), and must keep
+what each edit was seen to do alone: the model-written tests it passed, and the project's tests it
+fixed (those fail on the current text, so the set breaking one again is no regression there).
+When it fails, the edits are added back one at a time in rank order, each kept only if the set
+with it still verifies: an edit that breaks the set is dropped, and the higher-ranked edit it
+breaks with (the pair that fails together though each passes alone) is named. The set is offered
+only when its final text is verified as a whole.
 
 Risk of a set: the chance that at least one of its edits is wrong, each edit's risk taken as the
 chance that it is, independently: 1 - prod(1 - risk_i).
@@ -174,6 +176,13 @@ def overlapping(current: str, a: Edit, b: Edit) -> bool:
     return any(h.overlaps(o) for h in mine if h not in theirs for o in theirs)
 
 
+def _fixed(verdict: Verdict | None) -> frozenset[str]:
+    """The project's tests that failed on the current text and pass on the verdict's."""
+    check = verdict.checks.get(TESTS) if verdict is not None else None
+    ev = check.evidence if check is not None else None
+    return frozenset(ev.fixed or ()) if isinstance(ev, TestEvidence) else frozenset()
+
+
 def verify_set(
     engine: Engine,
     rel_path: str,
@@ -201,29 +210,54 @@ def verify_set(
             candidates.append(edit)
     result = SetResult(text=None)
 
-    def grade(subset: Sequence[Edit]) -> Verdict:
-        """The set of `subset` graded as one candidate, with every model-written test its edits
-        passed alone: verified only if it passes all of them too."""
+    def grade_many(subsets: Sequence[Sequence[Edit]]) -> list[Verdict]:
+        """Each subset's set graded as one candidate, all in one grading round (they grade in
+        parallel), with every model-written test its edits passed alone: a set is verified only
+        if it passes all of those too, and every project test one of its edits fixed alone passes
+        with it (failing on the current text, such a test is no regression when the set breaks it
+        again)."""
         check_cancel(cancel)
-        text = combine(current, subset)
-        result.gradings += 1
-        tests = [UntrustedTest(f"{e.id}/{t.id}", t.code) for e in subset for t in e.passing]
+        result.gradings += len(subsets)
+        tests_of = [
+            [UntrustedTest(f"{e.id}/{t.id}", t.code) for e in subset for t in e.passing]
+            for subset in subsets
+        ]
+        union = list({t.id: t for tests in tests_of for t in tests}.values())
         report = engine.grade(
-            rel_path, [Candidate("set", text)], current=current, untrusted=tests, cancel=cancel
+            rel_path,
+            [Candidate(f"set{i}", combine(current, subset)) for i, subset in enumerate(subsets)],
+            current=current,
+            untrusted=union,
+            cancel=cancel,
         )
         check_cancel(cancel)
-        verdict = report.verdicts[0]
-        model = verdict.checks.get(UNTRUSTED_TESTS)
-        ev = model.evidence if model is not None else None
-        results = ev.results if isinstance(ev, UntrustedEvidence) else {}
-        lost = [t.id for t in tests if results.get(t.id) != "pass"]
-        if verdict.verified and lost:
-            verdict.verified = False
-            verdict.summary = (
-                f"rejected by untrusted_tests: {len(lost)} model test(s) that pass with each edit "
-                f"alone fail with the set, first {lost[0]}"
-            )
-        return verdict
+        by_id = {v.id: v for v in report.verdicts}
+        verdicts = []
+        for i, subset in enumerate(subsets):
+            verdict = by_id[f"set{i}"]
+            model = verdict.checks.get(UNTRUSTED_TESTS)
+            ev = model.evidence if model is not None else None
+            results = ev.results if isinstance(ev, UntrustedEvidence) else {}
+            lost = [t.id for t in tests_of[i] if results.get(t.id) != "pass"]
+            if verdict.verified and lost:
+                verdict.verified = False
+                verdict.summary = (
+                    f"rejected by untrusted_tests: {len(lost)} model test(s) that pass with each "
+                    f"edit alone fail with the set, first {lost[0]}"
+                )
+            fixed = frozenset().union(*(_fixed(e.verdict) for e in subset))
+            undone = sorted(fixed - _fixed(verdict))
+            if verdict.verified and undone:
+                verdict.verified = False
+                verdict.summary = (
+                    f"rejected by tests: {len(undone)} test(s) that an edit fixed alone fail with "
+                    f"the set: {', '.join(undone[:3])}"
+                )
+            verdicts.append(verdict)
+        return verdicts
+
+    def grade(subset: Sequence[Edit]) -> Verdict:
+        return grade_many([subset])[0]
 
     kept: list[Edit] = []
     final: Verdict | None = None
@@ -249,11 +283,13 @@ def verify_set(
                     kept.append(edit)
                     final = verdict
                     continue
-                partner = (
-                    kept[0]
-                    if len(kept) == 1
-                    else next((k for k in kept if not grade([k, edit]).verified), None)
-                )
+                # The kept edit it fails with: every pair graded at once, the highest-ranked
+                # failing pair named.
+                pairs = [kept[0]] if len(kept) == 1 else []
+                if not pairs:
+                    failing = grade_many([[k, edit] for k in kept])
+                    pairs = [k for k, v in zip(kept, failing, strict=True) if not v.verified]
+                partner = pairs[0] if pairs else None
                 why = (
                     f"fails together with {partner.label}: {verdict.summary}"
                     if partner is not None

@@ -5,8 +5,10 @@ candidate changes of that region as SEARCH/REPLACE blocks (and, optionally, test
 each reply to the module as soon as it is complete (server/edit_blocks.py; a reply that cannot be
 applied unambiguously, or was cut at max_tokens, is rejected with its reason), hands it to the
 grading round at once (grading overlaps generation), then ranks. Each candidate may use what its
-region needs (`regions.reply_token_cap`), within the maxTokens setting. A fix-all job runs one such
-quick fix per region holding diagnostics, each on the text with the earlier ones' verified fixes.
+region needs (`regions.reply_token_cap`), within the maxTokens setting. A fix-all job (and a quick
+fix over diagnostics in several regions) runs one such quick fix per region holding diagnostics,
+all at once against the same text, and combines their verified edits into a patch set graded again
+as one candidate (graders/patchset.py).
 Cancelling the job cancels its HTTP requests and tells the graders to stop.
 
 Early stop: each time a candidate finishes grading while replies still stream, the job ranks what
