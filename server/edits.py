@@ -76,3 +76,30 @@ def document_edit(uri: str, version: int, old: str, new: str) -> types.Workspace
             )
         ]
     )
+
+
+def span_edit(old: str, new: str) -> types.TextEdit | None:
+    """One TextEdit that turns `old` into `new`: the lines from the first changed one to the last,
+    whole, replaced by their new text (the unchanged lines between them included); None when
+    nothing changed. An inline completion offers a change as one such edit."""
+    a, b = _lines(old), _lines(new)
+    if a == b:
+        return None
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(a), len(b)) - prefix and a[len(a) - 1 - suffix] == b[len(b) - 1 - suffix]
+    ):
+        suffix += 1
+    i2, j2 = len(a) - suffix, len(b) - suffix
+    start = types.Position(line=prefix, character=0)
+    if i2 == len(a) and a and not a[-1].endswith(("\n", "\r")):
+        # The old text ends without a newline: end the range at the end of its last line.
+        end = types.Position(line=len(a) - 1, character=utf16_len(a[-1]))
+        if prefix == len(a):
+            start = end
+    else:
+        end = types.Position(line=i2, character=0)
+    return types.TextEdit(range=types.Range(start=start, end=end), new_text="".join(b[prefix:j2]))

@@ -9,6 +9,7 @@ from gauntlet.server.features.documents import DocumentEvents
 from gauntlet.server.features.engines import EngineCache
 from gauntlet.server.features.jobs import JobRegistry
 from gauntlet.server.features.lifecycle import Lifecycle
+from gauntlet.server.features.proactive import ProactiveFixes
 from gauntlet.server.features.stats import StatsCommand
 from gauntlet.server.lsp import GauntletServer
 from gauntlet.server.settings import Settings
@@ -24,12 +25,14 @@ def create_server(settings: Settings | None = None) -> GauntletServer:
     engines = EngineCache(server)
     jobs = JobRegistry(server, engines)
     diagnostics = DiagnosticsPublisher(server, engines)
+    proactive = ProactiveFixes(server, engines, jobs, diagnostics)
     for feature in (
         engines,
         jobs,
         diagnostics,
+        proactive,
         Lifecycle(server, engines),
-        DocumentEvents(server, engines, diagnostics, jobs),
+        DocumentEvents(server, engines, diagnostics, jobs, proactive),
         CodeActions(server, engines, jobs),
         StatsCommand(server, engines, jobs),
     ):

@@ -122,6 +122,10 @@ class JobRequest:
     """When the two best behaviour groups are split (the untrusted tests cannot tell them apart),
     ask the model once for inputs that separate them and to judge their outputs
     (server/adjudicate.py)."""
+    background: bool = False
+    """Started by the server on its own (server/features/proactive.py), not by a request: its
+    tokens count against the hourly background budget, never the daily one of the actions, and
+    what goes wrong is logged rather than shown."""
 
 
 @dataclass
@@ -526,8 +530,9 @@ async def _run(
             await tests_proposer.aclose()
         raise
     finally:
+        # Set here too, so that a job cancelled while generating still counts what it spent.
+        job.usage = proposer.usage
         await proposer.aclose()
-    job.usage = proposer.usage
     if stopped is not None:
         job.stop = stopped.rule
     untrusted: list[UntrustedTest] = []

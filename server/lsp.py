@@ -56,6 +56,10 @@ class GauntletServer(PatchedLanguageServer):
         """Work no request waits for: test maps of opened files, confirmations of offered fixes."""
         self.left_out_shown: set[tuple[str, str, str]] = set()
         """(document URI, tool, reason) of the tools the user was told cannot check a file."""
+        self.positions: dict[str, types.Position] = {}
+        """Document URI -> where the user last was in it, as far as the server knows: the start of
+        the latest codeAction or inlineCompletion request's range (background fixes start
+        nearest it first)."""
 
     def add_feature(self, feature: Feature) -> None:
         self.features.append(feature)

@@ -27,6 +27,11 @@ class Setting:
     client_only: bool = False
     """Read by the editor client, never sent to the server (e.g. where the server lives)."""
     minimum: float | None = None
+    enum: tuple[str, ...] | None = None
+    """The values a "string" setting may take (package.json's `enum`); None: any string."""
+
+
+PROACTIVE_MODES = ("off", "onSave", "onDiagnostic")
 
 
 SCHEMA: tuple[Setting, ...] = (
@@ -147,6 +152,27 @@ SCHEMA: tuple[Setting, ...] = (
         minimum=1,
     ),
     Setting(
+        "proactive",
+        "string",
+        "off",
+        "Prepare verified fixes in the background, before you ask: `off` (only when you ask), `onSave` (for the diagnostics found after a save), `onDiagnostic` (for the diagnostics found on an open file, once it has been still for a second). Shown as a code lens and as an inline completion.",
+        enum=PROACTIVE_MODES,
+    ),
+    Setting(
+        "proactiveJobs",
+        "integer",
+        2,
+        "Background (proactive) jobs running at a time, at most.",
+        minimum=1,
+    ),
+    Setting(
+        "backgroundTokensPerHour",
+        "integer",
+        20000,
+        "Token budget of background (proactive) jobs per rolling hour, apart from the actions' budgets; 0: none start.",
+        minimum=0,
+    ),
+    Setting(
         "priceInputPerMTok",
         "number",
         0,
@@ -193,6 +219,9 @@ class Settings:
     interpreter: str = ""
     max_tokens_per_job: int = 60000
     max_tokens_per_day: int = 2000000
+    proactive: str = "off"
+    proactive_jobs: int = 2
+    background_tokens_per_hour: int = 20000
     price_input_per_m_tok: float = 0.0
     price_output_per_m_tok: float = 0.0
     cassette: str = ""
@@ -240,6 +269,8 @@ def _parse(
             expected = f"expected {setting.type}" + (
                 f" >= {setting.minimum:g}" if setting.minimum is not None else ""
             )
+            if setting.enum is not None:
+                expected = "expected one of " + ", ".join(repr(v) for v in setting.enum)
             rejected.append(
                 (key, f"{expected}, got {value!r}", getattr(current, field_for(setting)))
             )
@@ -254,7 +285,9 @@ def _convert(setting: Setting, value: Any) -> tuple[bool, Any]:
     if setting.type == "boolean":
         return (True, value) if isinstance(value, bool) else (False, None)
     if setting.type == "string":
-        return (True, value) if isinstance(value, str) else (False, None)
+        if not isinstance(value, str) or (setting.enum is not None and value not in setting.enum):
+            return False, None
+        return True, value
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False, None
     if setting.type == "integer" and (not float(value).is_integer()):

@@ -41,6 +41,8 @@ def test_vscode_package_json_matches_schema() -> None:
         prop = props[f"gauntlet.{s.name}"]
         assert prop["type"] == s.type, s.name
         assert prop["default"] == s.default, s.name
+        assert prop.get("enum") == (list(s.enum) if s.enum is not None else None), s.name
+        assert prop.get("minimum") == s.minimum, s.name
 
 
 def test_neovim_defaults_match_schema() -> None:
@@ -74,6 +76,22 @@ def test_bad_values_keep_defaults_with_one_message_each() -> None:
     assert len(errors) == 3 and all(e.startswith("gauntlet.") for e in errors)
     _, errors = parse_settings(["not", "an", "object"])  # type: ignore[arg-type]
     assert errors and "object" in errors[0]
+
+
+def test_an_enum_setting_takes_only_its_values() -> None:
+    settings, errors = parse_settings({"proactive": "onDiagnostic"})
+    assert settings.proactive == "onDiagnostic" and errors == []
+    settings, errors = parse_settings({"proactive": "always"}, settings)
+    assert settings.proactive == "onDiagnostic"
+    assert errors == [
+        "gauntlet.proactive: expected one of 'off', 'onSave', 'onDiagnostic', got 'always'; "
+        "using 'onDiagnostic'"
+    ]
+    _, errors = parse_settings({"proactive": 1, "proactiveJobs": 0})
+    assert errors == [
+        "gauntlet.proactive: expected one of 'off', 'onSave', 'onDiagnostic', got 1; using 'off'",
+        "gauntlet.proactiveJobs: expected integer >= 1, got 0; using 2",
+    ]
 
 
 def test_project_settings_come_from_tool_gauntlet_with_the_same_validation(

@@ -58,6 +58,7 @@ class CodeActions(Feature):
         if doc is None or path is None or path.suffix not in (".py", ".pyi"):
             return None
         version = doc.version if doc.version is not None else 0
+        ls.positions[uri] = params.range.start
         root = self.engines.root_for(path.resolve())
         try:
             rel = path.resolve().relative_to(root).as_posix()
@@ -94,6 +95,9 @@ class CodeActions(Feature):
         for kind, span, diags in wanted:
             key = JobKey(uri, version, span, kind)
             job = self.jobs.jobs.get(key)
+            if job is None and kind == "quickfix":
+                # A background job prepared for these diagnostics (with others of their region).
+                job = self.jobs.background_covering(key, [diagnostic_info(d) for d in diags])
             if job is None and automatic and kind != "fixall":
                 continue
             if job is None:

@@ -1,9 +1,12 @@
 """The graders' findings on an open document, published as its diagnostics (when the
-publishDiagnostics setting is on); one run per document at a time, the newest."""
+publishDiagnostics setting is on) and handed to the listeners (background fixes, when the
+proactive setting is on); one run per document at a time, the newest."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 
 from lsprotocol import types
 
@@ -12,6 +15,12 @@ from gauntlet.server.diagnostics import lsp_diagnostics
 from gauntlet.server.features.engines import EngineCache
 from gauntlet.server.lsp import Feature, GauntletServer
 from gauntlet.server.report import warn_left_out
+
+log = logging.getLogger(__name__)
+
+FindingsListener = Callable[[str, int, list[types.Diagnostic]], None]
+"""Called with (document URI, version, its diagnostics) once they are found for an open document
+still at that version."""
 
 
 class DiagnosticsPublisher(Feature):
@@ -23,10 +32,13 @@ class DiagnosticsPublisher(Feature):
         super().__init__(server)
         self.engines = engines
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.listeners: list[FindingsListener] = []
 
     def schedule(self, uri: str) -> None:
-        """Publish the document's findings anew (its pending run, if any, is cancelled)."""
-        if not self.server.settings.publish_diagnostics:
+        """Find (and publish) the document's findings anew (its pending run, if any, is
+        cancelled). They are found when they are published, or when background fixes want them."""
+        settings = self.server.settings
+        if not settings.publish_diagnostics and settings.proactive == "off":
             return
         self._replace(uri, asyncio.get_running_loop().create_task(self._publish(uri)))
 
@@ -65,11 +77,16 @@ class DiagnosticsPublisher(Feature):
         current = ls.workspace.text_documents.get(uri)
         if current is None or current.version != version:
             return  # the document moved on; a newer run will publish
-        ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=uri, diagnostics=lsp_diagnostics(findings, text), version=version
+        diagnostics = lsp_diagnostics(findings, text)
+        if ls.settings.publish_diagnostics:
+            ls.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
             )
-        )
+        for listener in list(self.listeners):
+            try:
+                listener(uri, version or 0, diagnostics)
+            except Exception:
+                log.exception("a listener of %s's diagnostics failed", uri)
 
     async def shutdown(self) -> None:
         for task in self._tasks.values():

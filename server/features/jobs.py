@@ -1,11 +1,14 @@
 """The server's jobs (server/jobs.py runs one): which are kept, starting and cancelling them, their
-progress and gauntlet/status notifications, the proposer each uses and the daily token budget."""
+progress and gauntlet/status notifications, the proposer each uses, the daily token budget of the
+actions and the hourly one of background jobs (server/features/proactive.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+import time
+from collections import Counter, deque
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,12 +22,15 @@ from gauntlet.server.config import proposer_config
 from gauntlet.server.features.engines import EngineCache
 from gauntlet.server.jobs import Job, JobKey, JobRequest, confirm_job, run_job
 from gauntlet.server.lsp import Feature, GauntletServer
+from gauntlet.server.prompts import DiagnosticInfo
 from gauntlet.server.proposer import OpenAIProposer, Proposer, ProposerConfig
 from gauntlet.server.report import warn_job_left_out
 
 log = logging.getLogger(__name__)
 
 MAX_KEPT_JOBS = 64
+BACKGROUND_WINDOW_S = 3600.0
+"""The background budget (backgroundTokensPerHour) is over a rolling window this long."""
 
 
 class JobRegistry(Feature):
@@ -41,7 +47,13 @@ class JobRegistry(Feature):
         self.job_counts: Counter[str] = Counter()
         """Jobs started, and finished by final state, over the server's life (gauntlet.stats)."""
         self.tokens_today = 0
+        """Tokens of the jobs the user asked for (and fix-all on save) today; background jobs
+        are not counted here."""
         self._day = date.today()
+        self.background_spent: deque[tuple[float, int]] = deque()
+        """(time.monotonic() when it finished, tokens) of each background job in the last hour."""
+        self.finished_listeners: list[Callable[[Job], None]] = []
+        """Called with each job once its task has ended (done, failed or cancelled)."""
 
     # -- the model and the budget ------------------------------------------------------------
 
@@ -64,6 +76,42 @@ class JobRegistry(Feature):
             self._day, self.tokens_today = today, 0
         self.tokens_today += tokens
         return self.tokens_today
+
+    def spend_background(self, tokens: int, now: float | None = None) -> None:
+        """Count a background job's tokens against the hourly background budget."""
+        if tokens > 0:
+            self.background_spent.append((time.monotonic() if now is None else now, tokens))
+
+    def background_used(self, now: float | None = None) -> int:
+        """Tokens background jobs spent in the last hour (the finished ones)."""
+        now = time.monotonic() if now is None else now
+        while self.background_spent and self.background_spent[0][0] <= now - BACKGROUND_WINDOW_S:
+            self.background_spent.popleft()
+        return sum(tokens for _, tokens in self.background_spent)
+
+    def background_reserved(self) -> int:
+        """The token budgets of the background jobs still running: held back from the hour's
+        budget until each ends and its real count replaces it."""
+        return sum(
+            job.request.max_tokens
+            for job in self.jobs_by_id.values()
+            if job.request.background and not job.done.is_set()
+        )
+
+    def background_refill_s(
+        self, needed: int, budget: int, now: float | None = None
+    ) -> float | None:
+        """Seconds until `needed` tokens of `budget` are free again as the hour rolls on (0: now);
+        None when only running jobs ending, or nothing at all, would free them."""
+        now = time.monotonic() if now is None else now
+        free = budget - self.background_used(now) - self.background_reserved()
+        if free >= needed:
+            return 0.0
+        for at, tokens in self.background_spent:
+            free += tokens
+            if free >= needed:
+                return max(0.0, at + BACKGROUND_WINDOW_S - now)
+        return None
 
     # -- the registry ------------------------------------------------------------------------
 
@@ -88,8 +136,26 @@ class JobRegistry(Feature):
         self.last_job = job
         job.task = asyncio.get_running_loop().create_task(self._job_main(job, path))
         # Counted when the task ends, which also covers a job cancelled before its task ran.
-        job.task.add_done_callback(lambda _task: self._count_finished(job))
+        job.task.add_done_callback(lambda _task: self._finished(job))
         return job
+
+    def background_covering(self, key: JobKey, diagnostics: list[DiagnosticInfo]) -> Job | None:
+        """A background quick fix on `key`'s document version whose range holds `key`'s and
+        which was asked to fix each of `diagnostics` (it may fix more of their region); the
+        newest, or None. A failed or cancelled one is no offer."""
+        start, _, end, _ = key.range
+        found = [
+            job
+            for job in self.jobs.values()
+            if job.request.background
+            and job.key.kind == key.kind
+            and (job.key.uri, job.key.version) == (key.uri, key.version)
+            and job.key.range[0] <= start
+            and end <= job.key.range[2]
+            and job.state not in ("failed", "cancelled")
+            and all(d in job.request.diagnostics for d in diagnostics)
+        ]
+        return max(found, key=lambda j: j.started) if found else None
 
     def retry(self, job: Job, path: Path) -> Job:
         """Start `job`'s request again as a fresh job, in its place."""
@@ -122,8 +188,13 @@ class JobRegistry(Feature):
             "running": running,
         }
 
-    def _count_finished(self, job: Job) -> None:
+    def _finished(self, job: Job) -> None:
         self.job_counts[job.state] += 1
+        for listener in list(self.finished_listeners):
+            try:
+                listener(job)
+            except Exception:
+                log.exception("a listener of finished jobs failed on %s", job.id)
 
     # -- running a job -----------------------------------------------------------------------
 
@@ -131,22 +202,25 @@ class JobRegistry(Feature):
         ls = self.server
         token = job.id
         progress = False
-        try:
-            await asyncio.wait_for(
-                ls.window_work_done_progress_create_async(
-                    types.WorkDoneProgressCreateParams(token=token)
-                ),
-                timeout=2,
-            )
-            ls.work_done_progress.begin(
-                token,
-                types.WorkDoneProgressBegin(
-                    title="gauntlet", message="starting", cancellable=False
-                ),
-            )
-            progress = True
-        except Exception:
-            log.debug("client gave no progress token for %s", job.id)
+        # Background jobs (proactive fixes) show in gauntlet/status only, never as progress the
+        # editor puts up.
+        if not job.request.background:
+            try:
+                await asyncio.wait_for(
+                    ls.window_work_done_progress_create_async(
+                        types.WorkDoneProgressCreateParams(token=token)
+                    ),
+                    timeout=2,
+                )
+                ls.work_done_progress.begin(
+                    token,
+                    types.WorkDoneProgressBegin(
+                        title="gauntlet", message="starting", cancellable=False
+                    ),
+                )
+                progress = True
+            except Exception:
+                log.debug("client gave no progress token for %s", job.id)
 
         def on_progress(j: Job, message: str) -> None:
             if progress:
@@ -154,7 +228,9 @@ class JobRegistry(Feature):
             self.status(j, message)
 
         try:
-            if self.spend(0) >= ls.settings.max_tokens_per_day:
+            # A background job is held to its own budget (checked before it starts), never to the
+            # actions' daily one.
+            if not job.request.background and self.spend(0) >= ls.settings.max_tokens_per_day:
                 job.state = "failed"
                 job.message = (
                     f"gauntlet: the daily token budget ({ls.settings.max_tokens_per_day}) is spent"
@@ -181,7 +257,10 @@ class JobRegistry(Feature):
         except asyncio.CancelledError:
             pass
         finally:
-            self.spend(job.usage.total)
+            if job.request.background:
+                self.spend_background(job.usage.total)
+            else:
+                self.spend(job.usage.total)
             job.cost = job.usage.cost(self.proposer_config())
             if progress:
                 ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=job.state))
@@ -189,9 +268,10 @@ class JobRegistry(Feature):
             ls.work_done_progress.tokens.pop(token, None)
             self.status(job, job.message or job.state)
             warn_job_left_out(ls, job)
-            # Fix-all on save is automatic: its failures go to the log, not into the user's face.
+            # Fix-all on save and background jobs are automatic: their failures go to the log,
+            # not into the user's face.
             if job.state in ("done", "failed") and job.new_text is None and job.message:
-                if job.key.kind == "fixall":
+                if job.key.kind == "fixall" or job.request.background:
                     ls.log_line(job.message, types.MessageType.Warning)
                 else:
                     ls.show(job.message, types.MessageType.Warning)
@@ -209,7 +289,10 @@ class JobRegistry(Feature):
         if check is None:
             return
         if check.status == "fail":
-            self.server.show(job.message, types.MessageType.Warning)
+            if job.request.background:
+                self.server.log_line(job.message, types.MessageType.Warning)
+            else:
+                self.server.show(job.message, types.MessageType.Warning)
         self.status(job, job.message or job.confirmation or job.state)
 
     def status(self, job: Job, text: str) -> None:

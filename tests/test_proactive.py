@@ -1,0 +1,344 @@
+"""Background (proactive) fixes, end to end: a real LSP client (pytest-lsp) against the real server,
+with the loopback OpenAI-compatible stub as the model, on a copy of the calc fixture whose `mean`
+is broken (an undefined name, which ruff and mypy both find on one line).
+
+With `proactive` "onDiagnostic", opening the file is enough: no code action is sent, yet the model
+is asked once, the fix is graded, and a code lens and an inline completion offer it at the
+diagnostic; an edit of the region makes both vanish. With "off" nothing is asked; with a
+background budget smaller than one job nothing starts and the status says the budget is spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from gauntlet.server.edits import apply_edits
+from gauntlet.server.features.proactive import DEBOUNCE_S
+from tests.openai_stub import OpenAIStub
+from tests.test_lsp import CORE, FIXTURE, GOOD, initialize_params
+
+BROKEN = CORE.replace("import os\n\n\n", "\n").replace(
+    "return total / len(values)", "return total / len(value)"
+)
+FIXED = BROKEN.replace(
+    "    total = 0.0\n    for v in values:\n        total = total + v\n"
+    "    return total / len(value)\n",
+    "    if not values:\n        return 0.0\n    return sum(values) / len(values)\n",
+)
+BROKEN_LINE = BROKEN.splitlines().index("    return total / len(value)")
+
+
+class Env:
+    """What a test controls and what the client recorded."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.ws = tmp / "calc"
+        shutil.copytree(FIXTURE, self.ws)
+        (self.ws / "calc" / "core.py").write_text(BROKEN)
+        self.stub: OpenAIStub | None = None
+        self.applied: list[types.ApplyWorkspaceEditParams] = []
+        self.statuses: list[dict[str, Any]] = []
+        self.lens_refreshes = 0
+
+    @property
+    def model_requests(self) -> int:
+        assert self.stub is not None
+        return len(self.stub.requests)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return Env(tmp_path)
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A custom notification's params as plain data (pygls hands them over as a namedtuple)."""
+    return dict(value) if isinstance(value, dict) else dict(value._asdict())
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "gauntlet.server.cli", "serve"]
+    ),
+    params=["visual-studio-code"],
+)
+async def client(request: Any, lsp_client: LanguageClient) -> Any:
+    env: Env = request.getfixturevalue("env")
+    marker = request.node.get_closest_marker("settings")
+    settings = dict(marker.kwargs) if marker else {}
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        env.applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params: None) -> None:
+        env.lens_refreshes += 1
+
+    @lsp_client.feature("gauntlet/status")
+    def status(params: Any) -> None:
+        env.statuses.append(_plain(params))
+
+    stub_marker = request.node.get_closest_marker("stub")
+    stub_kwargs = dict(stub_marker.kwargs) if stub_marker else {}
+    with OpenAIStub([GOOD], **stub_kwargs) as stub:
+        env.stub = stub
+        await lsp_client.initialize_session(
+            initialize_params(
+                request.param,
+                env.ws,
+                stub.base_url,
+                **{"candidates": 3, "publishDiagnostics": True, **settings},
+            )
+        )
+        yield
+        await lsp_client.shutdown_session()
+
+
+def open_broken(client: LanguageClient, env: Env) -> str:
+    uri = (env.ws / "calc" / "core.py").as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=BROKEN
+            )
+        )
+    )
+    return uri
+
+
+async def until(check: Callable[[], Awaitable[Any]], timeout: float = 90.0) -> Any:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"gave up after {timeout:g}s waiting for {check.__name__}")
+        await asyncio.sleep(0.2)
+
+
+async def published(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
+    """The diagnostics the server published for `uri`, read from the client's recorded list (not
+    wait_for_notification, which hangs when the notification already came)."""
+
+    async def diagnostics() -> list[types.Diagnostic]:
+        return list(client.diagnostics.get(uri, []))
+
+    return list(await until(diagnostics, timeout=60))
+
+
+async def lenses(client: LanguageClient, uri: str) -> list[types.CodeLens]:
+    result = await client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    return list(result or [])
+
+
+async def inline_at(
+    client: LanguageClient, uri: str, line: int
+) -> list[types.InlineCompletionItem]:
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=8),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+        )
+    )
+    if isinstance(result, types.InlineCompletionList):
+        return list(result.items)
+    return list(result or [])
+
+
+async def jobs_started(client: LanguageClient) -> int:
+    stats = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="gauntlet.stats", arguments=[])
+    )
+    return int(stats["jobs"]["started"])
+
+
+def change(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+@pytest.mark.settings(proactive="onDiagnostic")
+async def test_opening_a_broken_file_prepares_a_verified_fix_shown_inline(
+    client: LanguageClient, env: Env
+) -> None:
+    uri = open_broken(client, env)
+    diagnostics = await published(client, uri)
+    assert {d.range.start.line for d in diagnostics} == {BROKEN_LINE}, diagnostics
+
+    async def lens_ready() -> list[types.CodeLens]:
+        return await lenses(client, uri)
+
+    (lens,) = await until(lens_ready)
+    # No code action was sent: the one model request (n=3 in one request) is the background job's.
+    assert env.model_requests == 1
+    assert await jobs_started(client) == 1
+    assert lens.command is not None
+    assert lens.command.title.startswith("✓ verified fix ready ("), lens.command.title
+    assert "tests" in lens.command.title and "risk" in lens.command.title, lens.command.title
+    assert lens.range.start.line == BROKEN_LINE
+    # The client was told to ask for lenses again when the job finished.
+    assert env.lens_refreshes >= 1
+    # Background work shows in gauntlet/status, not as progress the editor puts up.
+    assert not client.progress_reports, client.progress_reports
+    assert any(s.get("job") and s.get("state") == "done" for s in env.statuses), env.statuses
+
+    # The inline completion at the diagnostic is the verified replacement of exactly the lines
+    # it changes: applied over its range it gives the fixed file.
+    (item,) = await inline_at(client, uri, BROKEN_LINE)
+    assert isinstance(item.insert_text, str) and item.range is not None
+    assert apply_edits(BROKEN, [types.TextEdit(range=item.range, new_text=item.insert_text)]) == (
+        FIXED
+    )
+    assert await inline_at(client, uri, 0) == []  # not where there is no fix
+
+    # The lens's command applies the same verified edit, versioned, through workspace/applyEdit.
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command=lens.command.command, arguments=list(lens.command.arguments or [])
+        )
+    )
+    assert result["applied"] is True, result
+    (applied,) = env.applied
+    (doc_edit,) = applied.edit.document_changes or []
+    assert isinstance(doc_edit, types.TextDocumentEdit)
+    assert doc_edit.text_document.version == 1
+    edits = [e for e in doc_edit.edits if isinstance(e, types.TextEdit)]
+    assert apply_edits(BROKEN, edits) == FIXED
+
+    # A code action over the published diagnostics finds the finished job: no second payment.
+    pos = types.Position(line=BROKEN_LINE, character=20)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=pos, end=pos),
+            context=types.CodeActionContext(diagnostics=diagnostics),
+        )
+    )
+    offered = [a for a in actions or [] if isinstance(a, types.CodeAction)]
+    assert offered and offered[0].edit is not None, offered
+    assert env.model_requests == 1 and await jobs_started(client) == 1
+
+    # An edit of the region (the editor did not apply the fix here): both offers are stale.
+    change(client, uri, 2, BROKEN.replace("total = 0.0", "total = 0.5"))
+    assert await lenses(client, uri) == []
+    assert await inline_at(client, uri, BROKEN_LINE) == []
+    refused = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command=lens.command.command, arguments=list(lens.command.arguments or [])
+        )
+    )
+    assert refused["applied"] is False and "document changed" in refused["reason"], refused
+    assert len(env.applied) == 1
+
+
+@pytest.mark.settings(proactive="onDiagnostic")
+@pytest.mark.stub(stream_delay_s=0.3)
+async def test_a_change_cancels_the_running_background_job(
+    client: LanguageClient, env: Env
+) -> None:
+    uri = open_broken(client, env)
+    assert await published(client, uri)
+
+    async def started() -> int:
+        return await jobs_started(client)
+
+    assert await until(started, timeout=30) == 1
+    change(client, uri, 2, BROKEN.replace("total = 0.0", "total = 0.5"))
+
+    async def cancelled() -> int:
+        stats = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="gauntlet.stats", arguments=[])
+        )
+        return int(stats["jobs"]["cancelled"])
+
+    assert await until(cancelled, timeout=30) == 1
+    assert await jobs_started(client) == 1  # a change starts nothing by itself
+    assert await lenses(client, uri) == []
+    assert env.model_requests <= 1
+
+
+@pytest.mark.settings(proactive="off")
+async def test_off_makes_no_model_request(client: LanguageClient, env: Env) -> None:
+    uri = open_broken(client, env)
+    assert await published(client, uri)
+    # Sound: the server hands the findings to the proactive feature in the same step that sends
+    # them to the client, so by the time the client has them any background start is already
+    # pending; it fires DEBOUNCE_S later and counts in gauntlet.stats at once (before its model
+    # request). Waiting past that, with a margin, would see it (the test above sees it with
+    # "onDiagnostic"); the model's count is checked after a margin for its request too.
+    await asyncio.sleep(DEBOUNCE_S + 2.0)
+    assert await jobs_started(client) == 0
+    assert env.model_requests == 0
+    assert await lenses(client, uri) == []
+    assert await inline_at(client, uri, BROKEN_LINE) == []
+
+
+@pytest.mark.settings(proactive="onDiagnostic", backgroundTokensPerHour=100)
+async def test_a_budget_smaller_than_one_job_starts_nothing_and_says_so(
+    client: LanguageClient, env: Env
+) -> None:
+    uri = open_broken(client, env)
+    assert await published(client, uri)
+
+    async def said() -> list[dict[str, Any]]:
+        return [s for s in env.statuses if "budget is spent" in str(s.get("text", ""))]
+
+    (status,) = await until(said, timeout=30)
+    assert "backgroundTokensPerHour (100)" in status["text"], status
+    assert status["budget"] == 100
+    await asyncio.sleep(0.5)
+    assert await jobs_started(client) == 0
+    assert env.model_requests == 0
+    assert [s for s in env.statuses if s.get("job")] == []  # no job ever reported
+
+
+@pytest.mark.settings(proactive="onSave")
+async def test_on_save_starts_only_after_a_save_and_a_change_cancels_the_pending_start(
+    client: LanguageClient, env: Env
+) -> None:
+    uri = open_broken(client, env)
+    assert await published(client, uri)
+    await asyncio.sleep(DEBOUNCE_S + 1.0)
+    assert await jobs_started(client) == 0  # opened, not saved
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert await published(client, uri)
+    # Typing within DEBOUNCE_S of the findings cancels the start they armed.
+    change(client, uri, 2, BROKEN + "\n")
+    await asyncio.sleep(DEBOUNCE_S + 1.0)
+    assert await jobs_started(client) == 0
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert await published(client, uri)
+
+    async def started() -> int:
+        return await jobs_started(client)
+
+    assert await until(started, timeout=30) == 1
