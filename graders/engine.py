@@ -18,6 +18,7 @@ from gauntlet.graders.findings import Check, Finding, Status, new_findings
 from gauntlet.graders.pytest_tests import FULL_RUN, RunSpec, TestRun, run_pytest
 from gauntlet.graders.records import (
     Baseline,
+    Cancelled,
     Candidate,
     Report,
     UntrustedTest,
@@ -128,6 +129,7 @@ class Engine:
         self._map_gate = threading.Semaphore(1)
         """One map run at a time: opening ten files does not start ten test suites at once."""
         self._lock = threading.Lock()
+        self._closed = False
         self.warm = warm
         self.warm_runners = max(1, warm_runners)
         self._pools: dict[tuple[str, tuple[str, ...]], WarmPool] = {}
@@ -145,6 +147,7 @@ class Engine:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._close_pools(wait_s=2.0)
         with self._lock:
+            self._closed = True
             graders = [g for gs in self._graders.values() for g in gs]
             self._graders.clear()
         for grader in graders:
@@ -353,6 +356,10 @@ class Engine:
 
     def graders_for(self, rel_path: str) -> list[StaticGrader]:
         with self._lock:
+            if self._closed:
+                # A baseline still running when the engine closes must not start graders (and
+                # their worker processes and cache directories) that nothing would close.
+                raise Cancelled()
             if rel_path not in self._graders:
                 ctx = GraderContext(
                     root=self.snapshot.root,
