@@ -21,9 +21,23 @@ return {
       params.initializationOptions = vim.deepcopy(s)
     end
   end,
+  -- Neovim 0.11 does not say it takes workspace/codeLens/refresh; the server sends it when a
+  -- background fix (the `proactive` setting) is ready, and the plugin then shows it.
+  capabilities = { workspace = { codeLens = { refreshSupport = true } } },
   handlers = {
     ['gauntlet/status'] = function(_, result, ctx)
       require('gauntlet.status').on_status(result, ctx)
+    end,
+    ['workspace/codeLens/refresh'] = function(err, result, ctx)
+      pcall(function()
+        require('gauntlet.ready').refresh_client(ctx.client_id)
+      end)
+      -- Where Neovim has its own handler (0.12), stock code lenses are refreshed too.
+      local stock = vim.lsp.handlers['workspace/codeLens/refresh']
+      if stock then
+        return stock(err, result, ctx)
+      end
+      return vim.NIL
     end,
     -- The server explains through showMessage why nothing was applied; route it through
     -- vim.notify so notification plugins show it (the stock handler only echoes).

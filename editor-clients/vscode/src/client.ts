@@ -12,7 +12,12 @@ import { type Discovery, discoverServer } from './discovery';
 import { withDeadline } from './deadline';
 import { SECTION, readSetting, serverSettings, serverSettingsFromObject } from './settings';
 
-/** Commands this extension registers itself; the server's copies must not be registered again. */
+/**
+ * Commands this extension registers itself; the server's copies must not be registered again.
+ * The server's other commands (`gauntlet.applyFix`, run by its code lenses) are registered by
+ * vscode-languageclient, which forwards them through workspace/executeCommand; it also registers
+ * the code lens and inline completion providers from the server's capabilities.
+ */
 export const CLIENT_COMMANDS: ReadonlySet<string> = new Set([
   'gauntlet.showCandidates',
   'gauntlet.retry',

@@ -34,6 +34,16 @@ return function(cfg)
     end,
   })
 
+  -- Every request a client sends, by method (the plugin's own included): wrapped on the class
+  -- before any client starts.
+  result.sent = {}
+  local Client = require('vim.lsp.client')
+  local client_request = Client.request
+  Client.request = function(self, method, ...)
+    result.sent[method] = (result.sent[method] or 0) + 1
+    return client_request(self, method, ...)
+  end
+
   local bufnr
 
   local function diagnostics_seen()
@@ -133,6 +143,99 @@ return function(cfg)
       vim.cmd('close')
     end
     step('candidates')
+  end
+
+  -- What the user sees of the fixes prepared in the background: the plugin's virtual text.
+  local function ready_marks()
+    local ns = vim.api.nvim_get_namespaces()['gauntlet.ready']
+    if not ns then
+      return {}
+    end
+    return vim.tbl_map(function(m)
+      local text, hl = {}, nil
+      for _, chunk in ipairs(m[4].virt_text or {}) do
+        text[#text + 1] = chunk[1]
+        hl = hl or chunk[2]
+      end
+      return { line = m[2], text = table.concat(text), pos = m[4].virt_text_pos, hl = hl }
+    end, vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true }))
+  end
+
+  -- :GauntletAccept as typed, and what it reported (User GauntletFix).
+  local function accept()
+    local done
+    vim.api.nvim_create_autocmd('User', {
+      pattern = 'GauntletFix',
+      once = true,
+      callback = function(ev)
+        done = ev.data
+      end,
+    })
+    vim.cmd('GauntletAccept')
+    wait(cfg.command_ms, function()
+      return done ~= nil
+    end, ':GauntletAccept to finish')
+    return done
+  end
+
+  -- proactive "onDiagnostic" (cfg.expect_ready): the fix shows without a request, typing on its
+  -- line takes it away, the fix of the next version (undone and saved) shows and :GauntletAccept
+  -- applies it.
+  -- proactive "off": nothing shows and :GauntletAccept has nothing to apply.
+  local function ready()
+    if not cfg.expect_ready then
+      -- Past the server's debounce (1 s) and a job's head start: nothing may show.
+      vim.wait(cfg.off_wait_ms, function()
+        return #ready_marks() > 0
+      end, 50)
+      result.ready_marks = ready_marks()
+      result.accept = accept()
+      result.buffer_after_accept = buffer_text()
+      step('nothing shown')
+      return
+    end
+    wait(cfg.fix_ms, function()
+      return #ready_marks() > 0
+    end, 'a verified fix shown as virtual text')
+    step('ready shown')
+    result.ready_marks = ready_marks()
+    result.sent_when_ready = vim.deepcopy(result.sent)
+
+    -- Typing on the fix's line: the virtual text goes in the same step.
+    vim.api.nvim_win_set_cursor(0, { cfg.target_line + 1, 0 })
+    vim.api.nvim_feedkeys(vim.keycode('A  # typed<Esc>'), 'xt', false)
+    result.buffer_after_typing = buffer_text()
+    result.marks_after_typing = ready_marks()
+    -- Asked again, for the typed version the server offers nothing.
+    local shown = 'pending'
+    require('gauntlet.ready').refresh(bufnr, function(n)
+      shown = n
+    end)
+    wait(cfg.command_ms, function()
+      return shown ~= 'pending'
+    end, 'the lenses of the typed version')
+    result.shown_after_typing = shown
+    result.marks_after_typing_refresh = ready_marks()
+    -- Nothing is ready now: :GauntletAccept says so and changes nothing.
+    result.accept_after_typing = accept()
+    result.buffer_after_refused = buffer_text()
+    step('typed')
+
+    -- Undo and save: the broken text again, as a new version; the server finds its findings on
+    -- the save (it does not grade on every change), and prepares and shows its own fix.
+    vim.cmd('silent undo')
+    vim.cmd('write')
+    wait(cfg.fix_ms, function()
+      return #ready_marks() > 0
+    end, 'the fix of the new version shown as virtual text')
+    step('ready shown again')
+    result.ready_marks_again = ready_marks()
+    -- From the docstring, away from the fix: the nearest fix (the only one) is applied.
+    vim.api.nvim_win_set_cursor(0, { 1, 0 })
+    result.accept = accept()
+    result.buffer_after_accept = buffer_text()
+    result.marks_after_accept = ready_marks()
+    step('accepted')
   end
 
   local FIX_ALL = 'source.fixAll.gauntlet'
@@ -316,6 +419,10 @@ return function(cfg)
 
     if cfg.mode == 'fixall' then
       fix_all(client)
+    end
+
+    if cfg.mode == 'ready' then
+      ready()
     end
 
     -- Save; with fix-all on save the BufWritePre wait is bounded by fix_all_timeout_ms.

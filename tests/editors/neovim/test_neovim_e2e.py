@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -208,13 +209,17 @@ def run_session(
     file: str = "calc/core.py",
     settings: dict[str, Any] | None = None,
     scenario: dict[str, Any] | None = None,
+    text: str | None = None,
 ) -> Session:
-    """One Neovim session on a copy of `fixture`, editing `file` in it; `settings` are merged over
-    the server settings below and `scenario` over scenario.lua's `cfg`."""
+    """One Neovim session on a copy of `fixture`, editing `file` in it (written with `text` first
+    when given); `settings` are merged over the server settings below and `scenario` over
+    scenario.lua's `cfg`."""
     tmp.mkdir(parents=True, exist_ok=True)
     ws = tmp / fixture.name
     shutil.copytree(fixture, ws)
     core = ws / file
+    if text is not None:
+        core.write_text(text)
     result_path = tmp / "result.json"
     with OpenAIStub(replies) as stub:
         cfg = {
@@ -599,7 +604,118 @@ def test_help_file_parses(nvim: Path, tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert report["ok"] and not report["errmsg"], report
     tags = (doc / "tags").read_text()
-    for tag in ("gauntlet.txt", "gauntlet-settings", ":GauntletFix", "gauntlet-fix-all-on-save"):
+    for tag in (
+        "gauntlet.txt",
+        "gauntlet-settings",
+        ":GauntletFix",
+        "gauntlet-fix-all-on-save",
+        ":GauntletAccept",
+        "gauntlet-proactive",
+    ):
         assert f"{tag}\t" in tags, tag
     for tag in ("gauntlet", "gauntlet-settings", ":GauntletFix", "gauntlet.setup()"):
         assert report[tag] == "gauntlet.txt", report
+
+
+# Proactive fixes (issue #20): with `proactive` "onDiagnostic" the server prepares the verified fix
+# of a broken `mean` (an undefined name, found by ruff and mypy on one line) as soon as the file is
+# open; the plugin shows it as virtual text from the server's code lenses and :GauntletAccept
+# applies it. The file has no unused import, so `mean` is the only region with findings.
+BROKEN = CORE.replace("import os\n\n\n", "\n").replace(
+    "return total / len(values)", "return total / len(value)"
+)
+BROKEN_FIXED = BROKEN.replace(OLD_MEAN.replace("len(values)", "len(value)"), NEW_MEAN)
+BROKEN_LINE = BROKEN.splitlines().index("    return total / len(value)")
+READY_TEXT = re.compile(r"^✓ verified fix ready \((\d+/\d+ tests, )?risk \w+\) — :GauntletAccept$")
+
+
+def ready_session(nvim: Path, tmp: Path, proactive: str) -> Session:
+    return run_session(
+        nvim,
+        tmp,
+        [GOOD],
+        mode="ready",
+        text=BROKEN,
+        settings={"proactive": proactive},
+        scenario={
+            "expect_ready": proactive != "off",
+            "target_line": BROKEN_LINE,
+            # The server starts a background fix a second after the findings; wait well past it.
+            "off_wait_ms": 4000,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def ready_on(nvim: Path, tmp_path_factory: pytest.TempPathFactory) -> Session:
+    return ready_session(nvim, tmp_path_factory.mktemp("nvim-ready"), "onDiagnostic")
+
+
+@pytest.fixture(scope="module")
+def ready_off(nvim: Path, tmp_path_factory: pytest.TempPathFactory) -> Session:
+    return ready_session(nvim, tmp_path_factory.mktemp("nvim-ready-off"), "off")
+
+
+def test_a_fix_prepared_in_the_background_shows_as_virtual_text_unasked(ready_on: Session) -> None:
+    r = ready_on.result
+    assert ready_on.rc == 0 and r.get("ok"), ready_on.explain()
+    assert r["original"] == BROKEN
+    [mark] = r["ready_marks"]
+    assert READY_TEXT.match(mark["text"]), mark
+    assert mark["line"] == BROKEN_LINE and mark["pos"] == "eol", mark
+    assert mark["hl"] == "GauntletFixReady", mark
+    # Nothing was asked for: no code action, no command; the plugin only asked for lenses.
+    sent = r["sent_when_ready"]
+    assert "textDocument/codeAction" not in sent and "workspace/executeCommand" not in sent, sent
+    assert sent.get("textDocument/codeLens", 0) >= 1, sent
+
+
+def test_typing_on_the_fix_removes_its_virtual_text(ready_on: Session) -> None:
+    r = ready_on.result
+    assert ready_on.rc == 0 and r.get("ok"), ready_on.explain()
+    typed = BROKEN.replace("return total / len(value)", "return total / len(value)  # typed")
+    assert r["buffer_after_typing"] == typed, ready_on.explain()
+    assert r["marks_after_typing"] == [], r["marks_after_typing"]
+    # Asked again for the typed version, the server offers nothing and nothing comes back.
+    assert r["shown_after_typing"] == 0 and r["marks_after_typing_refresh"] == []
+    refused = r["accept_after_typing"]
+    assert refused["status"] == "no_fix", refused
+    assert r["buffer_after_refused"] == typed
+    assert "gauntlet: no verified fix is ready in this buffer" in _texts(ready_on)
+
+
+def test_accept_applies_exactly_the_verified_edit(ready_on: Session) -> None:
+    r = ready_on.result
+    assert ready_on.rc == 0 and r.get("ok"), ready_on.explain()
+    # After :undo and :write the broken text is a new version: its own fix is prepared and shown.
+    [mark] = r["ready_marks_again"]
+    assert READY_TEXT.match(mark["text"]) and mark["line"] == BROKEN_LINE, mark
+    accepted = r["accept"]
+    assert accepted["status"] == "applied" and accepted["line"] == BROKEN_LINE, accepted
+    assert r["buffer_after_accept"] == BROKEN_FIXED, ready_on.explain()
+    assert r["marks_after_accept"] == []
+    assert ready_on.disk == BROKEN_FIXED, ready_on.explain()
+    # One model request per version that had a fix prepared: the first, and the one after :undo.
+    assert len(ready_on.requests) == 2, [
+        str(q["messages"][-1]["content"])[:200] for q in ready_on.requests
+    ]
+    assert r["sent"].get("workspace/executeCommand") == 1, r["sent"]
+    assert r["sent"].get("textDocument/codeAction") is None, r["sent"]
+
+
+def test_proactive_off_asks_the_model_nothing_and_shows_nothing(ready_off: Session) -> None:
+    r = ready_off.result
+    assert ready_off.rc == 0 and r.get("ok"), ready_off.explain()
+    assert r["server_diagnostics"], ready_off.explain()  # the file was graded
+    assert ready_off.requests == []
+    assert r["ready_marks"] == []
+    # The plugin does not even ask for lenses when the setting is off.
+    assert "textDocument/codeLens" not in r["sent"], r["sent"]
+    assert r["accept"]["status"] == "no_fix", r["accept"]
+    assert r["buffer_after_accept"] == BROKEN and ready_off.disk == BROKEN
+
+
+def test_ready_sessions_leave_no_processes(ready_on: Session, ready_off: Session) -> None:
+    for session in (ready_on, ready_off):
+        assert session.result.get("servers_stopped") is True, session.explain()
+        assert not session.leftovers, session.leftovers

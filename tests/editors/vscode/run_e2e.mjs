@@ -3,6 +3,8 @@
 // model quick fix: open a file from the Explorer, wait for a diagnostic, Ctrl+. on it, screenshot
 // the menu, apply the entry whose title matches, save, and compare the file on disk. Picking an
 // entry that has no edit yet (a pending job) makes VS Code send codeAction/resolve, which waits.
+// With --lens it asks for nothing: it waits for the code lens of a fix the server prepared in the
+// background and clicks it (or checks that none shows).
 // Every process it starts is stopped by process group and by a /proc scan for its temp dir.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -46,6 +48,11 @@ const USAGE = `usage: GAUNTLET_SERVER_PATH=/abs/gauntlet node run_e2e.mjs --work
   --show-candidates      after the save, run "Gauntlet: Show Candidates" from the palette and wait
                          for its document
   --expect-candidates RE fail unless that document's visible text matches RE
+  --lens RE              instead of a quick fix: touch nothing in the editor after opening the file,
+                         wait for a code lens whose text matches RE (a background fix the server
+                         prepared), screenshot it and click it; then save and compare as usual
+  --no-lens-for S        with --lens: fail if such a lens shows within S seconds of the diagnostic;
+                         then screenshot, and compare the file (unsaved, untouched) with --expected
   --vsix FILE            extension package (default editor-clients/vscode/gauntlet-lsp.vsix)
   --cache-dir DIR        install.sh's cache dir (default $GAUNTLET_CODE_SERVER_DIR or the default key)
   --timeout S            seconds for each waiting step (default 90)
@@ -76,6 +83,8 @@ const { values: opts } = parseArgs({
     'show-candidates': { type: 'boolean', default: false },
     'expect-candidates': { type: 'string' },
     'max-save-seconds': { type: 'string' },
+    lens: { type: 'string' },
+    'no-lens-for': { type: 'string' },
     vsix: { type: 'string', default: path.join(REPO, 'editor-clients', 'vscode', 'gauntlet-lsp.vsix') },
     'cache-dir': { type: 'string' },
     timeout: { type: 'string', default: '90' },
@@ -102,6 +111,8 @@ const titlePattern = opts['title-pattern']
   ? new RegExp(opts['title-pattern'])
   : new RegExp(`^\\s*${titlePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
 const stepTimeout = Number(opts.timeout) * 1000;
+const lensPattern = opts.lens ? new RegExp(opts.lens) : undefined;
+if (opts['no-lens-for'] && !lensPattern) fail('--no-lens-for needs --lens');
 let extraSettings;
 try {
   extraSettings = JSON.parse(opts.settings);
@@ -434,6 +445,82 @@ async function showCandidates() {
   await tab.waitFor({ state: 'detached', timeout: stepTimeout });
 }
 
+const LENSES = '.editor-instance .monaco-editor .codelens-decoration a';
+
+/** The texts of the code lenses on screen. */
+async function lensTexts() {
+  return (await page.locator(LENSES).allInnerTexts()).map((text) => text.replaceAll('\u00a0', ' ').trim());
+}
+
+/** Waits until a code lens matching `lensPattern` shows, touching nothing; returns it. */
+async function waitForLens() {
+  const deadline = Date.now() + stepTimeout;
+  let texts = [];
+  while (Date.now() < deadline) {
+    texts = await lensTexts();
+    if (texts.some((text) => lensPattern.test(text))) return page.locator(LENSES).filter({ hasText: lensPattern }).first();
+    await sleep(250);
+  }
+  throw new Error(`no code lens matching ${lensPattern}; lenses on screen: ${JSON.stringify(texts)}`);
+}
+
+/** Fails if a code lens matching `lensPattern` shows within `seconds`. */
+async function expectNoLens(seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  let texts = [];
+  while (Date.now() < deadline) {
+    texts = await lensTexts();
+    const found = texts.find((text) => lensPattern.test(text));
+    if (found !== undefined) throw new Error(`a code lens showed: ${JSON.stringify(found)}`);
+    await sleep(250);
+  }
+  return texts;
+}
+
+async function screenshotTo(what) {
+  fs.mkdirSync(path.dirname(screenshot), { recursive: true });
+  await page.screenshot({ path: screenshot });
+  log(`screenshot of ${what}: ${screenshot}`);
+}
+
+/** Ctrl+S, waiting until the tab is clean; honours --max-save-seconds. */
+async function save() {
+  const t0 = Date.now();
+  await page.keyboard.press('Control+S');
+  await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: stepTimeout });
+  const seconds = (Date.now() - t0) / 1000;
+  if (opts['max-save-seconds'] && seconds > Number(opts['max-save-seconds'])) {
+    throw new Error(`the save took ${seconds.toFixed(1)}s, more than --max-save-seconds ${opts['max-save-seconds']}`);
+  }
+}
+
+const DIRTY = '.tabs-container .tab.active.dirty';
+
+/** --lens: the background fix's lens, clicked (its command applies the fix); saved and compared. */
+async function viaLens() {
+  if (opts['no-lens-for']) {
+    const seconds = Number(opts['no-lens-for']);
+    await step(`expect no code lens matching ${lensPattern} for ${seconds}s`, async () => {
+      log(`lenses on screen: ${JSON.stringify(await expectNoLens(seconds))}`);
+    });
+    await step('screenshot the editor', () => screenshotTo('the editor'));
+    await step('compare the file on disk (untouched)', async () => {
+      if (await page.locator(DIRTY).count()) throw new Error('the file was edited');
+      await waitForFile();
+    });
+    return;
+  }
+  const lens = await step(`wait for a code lens matching ${lensPattern} (nothing asked)`, waitForLens);
+  log(`lens: ${JSON.stringify((await lens.innerText()).trim())}`);
+  await step('screenshot the lens', () => screenshotTo('the lens'));
+  await step('click the lens', async () => {
+    await lens.click();
+    await page.locator(DIRTY).waitFor({ state: 'visible', timeout: stepTimeout });
+  });
+  await step('save (Ctrl+S)', save);
+  await step('compare the file on disk', waitForFile);
+}
+
 async function waitForFile() {
   const deadline = Date.now() + stepTimeout;
   let actual = '';
@@ -598,6 +685,11 @@ async function main() {
     await step('check the status bar', () => expectStatus(new RegExp(opts['expect-status'])));
   }
 
+  if (lensPattern) {
+    await viaLens();
+    return;
+  }
+
   if (opts['expect-problem']) {
     await step(`find ${opts['expect-problem']} in the Problems panel`, async () => {
       log(`problem: ${await expectProblem(new RegExp(opts['expect-problem']))}`);
@@ -614,26 +706,14 @@ async function main() {
     entry = await step(`open quick fixes (Ctrl+.) and find ${titlePattern}`, openQuickFix);
   }
   log(`picking: ${JSON.stringify((await entry.innerText()).trim())}`);
-  await step('screenshot the menu', async () => {
-    fs.mkdirSync(path.dirname(screenshot), { recursive: true });
-    await page.screenshot({ path: screenshot });
-    log(`screenshot: ${screenshot}`);
-  });
+  await step('screenshot the menu', () => screenshotTo('the menu'));
   // An entry without an edit yet waits in codeAction/resolve for its job: up to the step timeout.
   await step(`apply the ${opts['fix-all'] ? 'source action' : 'quick fix'}`, async () => {
     await entry.click();
     await page.locator(MENU).waitFor({ state: 'hidden', timeout: stepTimeout });
     await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'visible', timeout: stepTimeout });
   });
-  await step('save (Ctrl+S)', async () => {
-    const t0 = Date.now();
-    await page.keyboard.press('Control+S');
-    await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: stepTimeout });
-    const seconds = (Date.now() - t0) / 1000;
-    if (opts['max-save-seconds'] && seconds > Number(opts['max-save-seconds'])) {
-      throw new Error(`the save took ${seconds.toFixed(1)}s, more than --max-save-seconds ${opts['max-save-seconds']}`);
-    }
-  });
+  await step('save (Ctrl+S)', save);
   await step('compare the file on disk', waitForFile);
   if (opts['expect-problem']) {
     await step(`wait for ${opts['expect-problem']} to leave the Problems panel`, async () => {

@@ -1,4 +1,5 @@
-"""End to end in a real VS Code: code-server driven by headless Chromium applies a quick fix.
+"""End to end in a real VS Code: code-server driven by headless Chromium applies a quick fix, or a
+verified fix the server prepared in the background (the `proactive` setting, shown as a code lens).
 
 The server under test is a parameter (a `Scenario`). The point is `real-server`: the installed
 `gauntlet serve` on a copy of tests/fixtures/calc, its model being tests/openai_stub.py run as a
@@ -73,6 +74,12 @@ class Scenario:
     extra_args: tuple[str, ...] = ()
     stub_script: dict[str, Any] | None = None
     """If set, tests/openai_stub.py serves this script and gauntlet.baseUrl points at it."""
+    files: dict[str, Path] = field(default_factory=dict)
+    """Files of the workspace copy replaced before the run: relative path -> source."""
+    lens: str | None = None
+    """If set, run_e2e.mjs --lens: no quick fix; it waits for a code lens matching this regular
+    expression that nothing was asked for, then clicks it (with --no-lens-for: checks that no such
+    lens shows)."""
 
 
 def fake_server(scratch: Path) -> Path:
@@ -288,6 +295,80 @@ FIX_ALL_SCENARIOS = [
 ]
 
 
+# Background (proactive) fixes on copies of tests/fixtures/calc whose `mean` is broken. The broken
+# files are not .py files: ruff would flag them in the repository.
+LENS = r"^✓ verified fix ready \(\d+/\d+ tests, risk \w+\)$"
+UNDEFINED_NAME = FIXTURES / "real" / "core.undefined-name.broken"
+PROACTIVE_SETTINGS = {
+    "gauntlet.model": "stub-model",
+    "gauntlet.candidates": 2,
+    "gauntlet.tests": 0,
+    "gauntlet.proactive": "onDiagnostic",
+}
+
+
+def _stub_prompts(scratch: Path) -> list[str]:
+    log = scratch / "stub-requests.jsonl"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line)["messages"][-1]["content"] for line in lines]
+
+
+def check_one_background_request(marker: str) -> Callable[[Path], None]:
+    """One model request, for the broken region (its prompt holds `marker`): the background job's;
+    nothing else was asked for."""
+
+    def check(scratch: Path) -> None:
+        prompts = _stub_prompts(scratch)
+        assert len(prompts) == 1, prompts
+        assert marker in prompts[0], prompts[0]
+
+    return check
+
+
+def check_no_model_request(scratch: Path) -> None:
+    assert _stub_prompts(scratch) == []
+
+
+PROACTIVE_SCENARIOS = [
+    Scenario(
+        # Opening the file is all: the lens shows, clicking it applies the verified edit (the
+        # model's `mean`, which also makes mean([]) return 0.0), as a versioned workspace/applyEdit.
+        name="real-server-proactive-lens",
+        make_server=real_server,
+        workspace=CALC,
+        file="calc/core.py",
+        files={"calc/core.py": UNDEFINED_NAME},
+        expected=FIXTURES / "real" / "core.undefined-name.expected.py",
+        title="",
+        lens=LENS,
+        settings=PROACTIVE_SETTINGS,
+        stub_script={
+            "replies": [
+                "```python\ndef mean(values: list[float]) -> float:\n    if not values:\n"
+                "        return 0.0\n    return sum(values) / len(values)\n```\n"
+            ]
+        },
+        check=check_one_background_request("    return total / len(value)\n"),
+    ),
+    Scenario(
+        # proactive off: the file stays as it is, no lens shows and the model is never asked.
+        name="real-server-proactive-off",
+        make_server=real_server,
+        workspace=CALC,
+        file="calc/core.py",
+        files={"calc/core.py": UNDEFINED_NAME},
+        expected=UNDEFINED_NAME,
+        title="",
+        lens=LENS,
+        settings={**PROACTIVE_SETTINGS, "gauntlet.proactive": "off"},
+        stub_script={"replies": ["```python\npass\n```\n"]},
+        check=check_no_model_request,
+        # A background job would start a second after the diagnostics, and ask the model at once.
+        extra_args=("--no-lens-for", "12"),
+    ),
+]
+
+
 def _timed(
     label: str, cmd: list[str], *, timeout: float, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
@@ -402,6 +483,7 @@ def e2e_command(
         "--settings", json.dumps(scenario.settings),
         "--base-url", base_url,
         "--vsix", str(vsix),
+        *(("--lens", scenario.lens) if scenario.lens else ()),
         *scenario.extra_args,
     ]  # fmt: skip
 
@@ -434,6 +516,28 @@ def test_fix_all_in_vscode(
     run_in_vscode(scenario, code_server_dir, node, vsix, artifacts, tmp_path)
 
 
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("scenario", PROACTIVE_SCENARIOS, ids=lambda s: s.name)
+def test_proactive_fix_in_vscode(
+    scenario: Scenario,
+    code_server_dir: Path,
+    node: str,
+    vsix: Path,
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """`proactive`: opening a broken file, without asking for anything, shows the lens of a verified
+    fix, and clicking it applies exactly that fix. Off: no lens, no model request. No Problems panel
+    here: it would ask for its rows' quick fixes, each a paid job.
+
+    No ghost-text scenario: VS Code (1.139) shows an inline completion as ghost text only if, past
+    the text it keeps, it is an insertion on the cursor's line. The server's item replaces whole
+    lines, so only a fix that inserts lines qualifies, and VS Code moves such an insertion to the end
+    of the line above (a line insertion at column 1 becomes a newline plus the text there); the
+    server answers only on the fix's own lines and the diagnostic's, so the two never meet."""
+    run_in_vscode(scenario, code_server_dir, node, vsix, artifacts, tmp_path)
+
+
 def run_in_vscode(
     scenario: Scenario,
     code_server_dir: Path,
@@ -444,6 +548,8 @@ def run_in_vscode(
 ) -> None:
     workspace = tmp_path / "workspace"
     shutil.copytree(scenario.workspace, workspace)
+    for rel, source in scenario.files.items():
+        shutil.copyfile(source, workspace / rel)
     server = scenario.make_server(tmp_path)
     env = {
         **{k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV},
@@ -451,8 +557,9 @@ def run_in_vscode(
         "GAUNTLET_SERVER_PATH": str(server),
         "GAUNTLET_CODE_SERVER_DIR": str(code_server_dir),
     }
-    screenshot = artifacts / f"{scenario.name}-quickfix.png"
-    for stale in artifacts.glob(f"{scenario.name}-quickfix*"):
+    shot = "lens" if scenario.lens else "quickfix"
+    screenshot = artifacts / f"{scenario.name}-{shot}.png"
+    for stale in artifacts.glob(f"{scenario.name}-{shot}*"):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     with contextlib.ExitStack() as stack:
         base_url = ""

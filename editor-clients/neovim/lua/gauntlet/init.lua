@@ -1,5 +1,6 @@
--- gauntlet-lsp for Neovim 0.11+: setup(), :GauntletFix, :GauntletCandidates, :GauntletRetry and
--- opt-in fix-all on save. The LSP config itself lives in lsp/gauntlet.lua.
+-- gauntlet-lsp for Neovim 0.11+: setup(), :GauntletFix, :GauntletCandidates, :GauntletRetry,
+-- :GauntletAccept (background fixes shown as virtual text, lua/gauntlet/ready.lua) and opt-in
+-- fix-all on save. The LSP config itself lives in lsp/gauntlet.lua.
 
 local M = {}
 
@@ -11,6 +12,7 @@ local DEFAULT_KEYMAPS = {
   fix = '<leader>gf',
   candidates = '<leader>gc',
   retry = '<leader>gr',
+  accept = '<leader>ga',
 }
 
 ---@class gauntlet.Options
@@ -20,6 +22,8 @@ local DEFAULT_KEYMAPS = {
 ---@field fix_all_timeout_ms? integer Longest a :write waits for the fix-all edit. Default 3000.
 ---@field keymaps? boolean|table true: the default maps; a table: { fix =, candidates =, retry = }.
 ---@field enable? boolean Call vim.lsp.enable('gauntlet'). Default true.
+---@field ready_virtual_text? boolean Show background fixes (`proactive`) as virtual text. Default true.
+---@field inline_completion? boolean Neovim 0.12+: also enable vim.lsp.inline_completion. Default false.
 
 ---@type gauntlet.Options
 M.options = {
@@ -29,6 +33,8 @@ M.options = {
   fix_all_timeout_ms = 3000,
   keymaps = false,
   enable = true,
+  ready_virtual_text = true,
+  inline_completion = false,
 }
 
 local function notify(message, level)
@@ -287,6 +293,51 @@ function M.retry(opts)
   end)
 end
 
+--- Applies the verified fix the server prepared in the background (shown as virtual text) on the
+--- cursor's line, else the nearest one in the buffer: runs its lens's command `gauntlet.applyFix`,
+--- which makes the server apply the versioned edit through workspace/applyEdit (or refuse when the
+--- document moved on). `on_done({ status = 'applied'|'no_fix'|'stale'|'error', ... })`, and
+--- `User GauntletFix` fires with the same.
+---@param opts? { bufnr?: integer, on_done?: fun(result: table) }
+function M.accept(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local on_done = opts.on_done
+  local ready = require('gauntlet.ready')
+  local win = vim.fn.bufwinid(bufnr)
+  local lnum = vim.api.nvim_win_get_cursor(win ~= -1 and win or 0)[1] - 1
+  local fix = ready.nearest(bufnr, lnum)
+  if not fix then
+    notify('no verified fix is ready in this buffer', vim.log.levels.WARN)
+    return finish({ status = 'no_fix', message = 'none ready' }, on_done)
+  end
+  local client = vim.lsp.get_client_by_id(fix.client_id)
+  if not client or client:is_stopped() then
+    ready.clear(bufnr)
+    notify('the gauntlet server is gone', vim.log.levels.WARN)
+    return finish({ status = 'error', message = 'not attached' }, on_done)
+  end
+  client:request('workspace/executeCommand', {
+    command = fix.command.command,
+    arguments = fix.command.arguments or {},
+  }, function(err, result)
+    if err then
+      notify('accept failed: ' .. tostring(err.message or err), vim.log.levels.ERROR)
+      return finish({ status = 'error', message = tostring(err.message or err) }, on_done)
+    end
+    if type(result) == 'table' and result.applied == true then
+      ready.clear(bufnr)
+      vim.api.nvim_exec_autocmds('User', { pattern = 'GauntletApplied', modeline = false })
+      notify('applied: ' .. fix.title)
+      return finish({ status = 'applied', title = fix.title, line = fix.line }, on_done)
+    end
+    -- The server said why (window/showMessage); the lens is stale either way.
+    local why = type(result) == 'table' and result.reason or 'not applied'
+    ready.refresh(bufnr)
+    return finish({ status = 'stale', title = fix.title, message = tostring(why) }, on_done)
+  end, bufnr)
+end
+
 --- Fix-all for BufWritePre: applies `source.fixAll.gauntlet` only if it is verified within
 --- `timeout_ms`; never waits longer. A dropped job keeps running on the server, so the next save
 --- of the unchanged buffer gets its finished edit at once.
@@ -368,6 +419,7 @@ local function set_keymaps(bufnr, maps)
   map(maps.fix, M.fix, 'gauntlet: verified fix for this line')
   map(maps.candidates, M.candidates, 'gauntlet: show candidates')
   map(maps.retry, M.retry, 'gauntlet: retry')
+  map(maps.accept, M.accept, 'gauntlet: apply the verified fix ready here')
 end
 
 --- Splits user settings into what the server gets and the client-only keys.
@@ -395,6 +447,8 @@ function M.setup(opts)
   vim.validate('opts.fix_all_timeout_ms', opts.fix_all_timeout_ms, 'number', true)
   vim.validate('opts.keymaps', opts.keymaps, { 'boolean', 'table' }, true)
   vim.validate('opts.enable', opts.enable, 'boolean', true)
+  vim.validate('opts.ready_virtual_text', opts.ready_virtual_text, 'boolean', true)
+  vim.validate('opts.inline_completion', opts.inline_completion, 'boolean', true)
   local o = vim.tbl_extend('force', M.options, opts)
   local user = o.settings or {}
   if o.fix_all_on_save == false and opts.fix_all_on_save == nil and user.fixAllOnSave ~= nil then
@@ -420,8 +474,48 @@ function M.setup(opts)
   vim.api.nvim_create_user_command('GauntletRetry', function()
     M.retry()
   end, { desc = 'gauntlet: run the last job again' })
+  vim.api.nvim_create_user_command('GauntletAccept', function()
+    M.accept()
+  end, { desc = 'gauntlet: apply the verified fix ready on (or nearest) this line' })
 
+  local ready = require('gauntlet.ready')
+  ready.enabled = o.ready_virtual_text ~= false
   local group = vim.api.nvim_create_augroup('gauntlet', { clear = true })
+  -- Background fixes as virtual text: asked for on attach and after a save; the server's
+  -- workspace/codeLens/refresh and gauntlet/status (lsp/gauntlet.lua) ask again when one finishes.
+  vim.api.nvim_create_autocmd('LspAttach', {
+    group = group,
+    desc = 'gauntlet: verified fixes ready',
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if not client or client.name ~= NAME then
+        return
+      end
+      ready.refresh(args.buf)
+      local inline = vim.lsp.inline_completion -- Neovim 0.12+
+      if o.inline_completion and inline and type(inline.enable) == 'function' then
+        pcall(inline.enable, true, { bufnr = args.buf, client_id = client.id })
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd('BufWritePost', {
+    group = group,
+    desc = 'gauntlet: verified fixes ready after a save',
+    callback = function(args)
+      if M.client(args.buf) then
+        ready.refresh(args.buf)
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd('LspDetach', {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == NAME then
+        ready.clear(args.buf)
+      end
+    end,
+  })
   if o.fix_all_on_save then
     vim.api.nvim_create_autocmd('BufWritePre', {
       group = group,

@@ -25,6 +25,10 @@ function M.on_status(result, ctx)
   }
   vim.g.gauntlet_status = status
   vim.api.nvim_exec_autocmds('User', { pattern = 'GauntletStatus', modeline = false, data = status })
+  if result.state == 'done' and status.client_id then
+    -- A finished background fix shows as virtual text (the server's codeLens/refresh says so too).
+    require('gauntlet.ready').refresh_client(status.client_id)
+  end
 end
 
 function M.on_message(params, _)
