@@ -23,7 +23,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from gauntlet.server.edits import apply_edits
-from gauntlet.server.features.proactive import DEBOUNCE_S
+from gauntlet.server.features.proactive import DEBOUNCE_S, inline_item
 from tests.openai_stub import OpenAIStub
 from tests.test_lsp import CORE, FIXTURE, GOOD, initialize_params
 
@@ -342,3 +342,24 @@ async def test_on_save_starts_only_after_a_save_and_a_change_cancels_the_pending
         return await jobs_started(client)
 
     assert await until(started, timeout=30) == 1
+
+
+def test_an_inserted_line_is_also_offered_at_the_end_of_the_line_above() -> None:
+    # The form VS Code shows as ghost text: an insertion on the cursor's line. Applied, it gives
+    # the same text as the whole-line item.
+    old = "def f(x):\n    y = x\n\n\nz = 1\n"
+    new = "def f(x):\n    y = x\n    return y\n\n\nz = 1\n"
+    above = inline_item(old, new, (1, 0, 1, 0), 1)
+    assert above is not None and above.range is not None
+    assert above.range.start == above.range.end == types.Position(line=1, character=9)
+    assert above.insert_text == "\n    return y"
+    edit = types.TextEdit(range=above.range, new_text=str(above.insert_text))
+    assert apply_edits(old, [edit]) == new
+    # On the inserted line's own position, the whole-line item.
+    at = inline_item(old, new, (1, 0, 1, 0), 2)
+    assert at is not None and at.range is not None and at.insert_text == "    return y\n"
+    assert apply_edits(old, [types.TextEdit(range=at.range, new_text=str(at.insert_text))]) == new
+    # A change that replaces characters has no such form, and nothing is offered far away.
+    replaced = inline_item(old, old.replace("y = x", "y = x + 1"), (1, 0, 1, 0), 0)
+    assert replaced is None
+    assert inline_item(old, new, (1, 0, 1, 0), 4) is None

@@ -42,7 +42,7 @@ from lsprotocol import types
 
 from gauntlet.server.config import job_request
 from gauntlet.server.diagnostics import diagnostic_info
-from gauntlet.server.edits import document_edit, span_edit
+from gauntlet.server.edits import document_edit, span_edit, utf16_len
 from gauntlet.server.features.diagnostics import DiagnosticsPublisher
 from gauntlet.server.features.engines import EngineCache
 from gauntlet.server.features.jobs import JobRegistry
@@ -325,13 +325,9 @@ class ProactiveFixes(Feature):
         line = params.position.line
         for job in self.ready(uri):
             assert job.new_text is not None
-            edit = span_edit(job.request.text, job.new_text)
-            if edit is None:
-                continue
-            first, last = job.key.range[0], job.key.range[2]
-            edited_last = max(edit.range.start.line, edit.range.end.line - 1)
-            if first <= line <= last or edit.range.start.line <= line <= edited_last:
-                return [types.InlineCompletionItem(insert_text=edit.new_text, range=edit.range)]
+            item = inline_item(job.request.text, job.new_text, job.key.range, line)
+            if item is not None:
+                return [item]
         return []
 
     def code_lens(self, params: types.CodeLensParams) -> list[types.CodeLens]:
@@ -428,3 +424,30 @@ def _relative(path: Path, root: Path) -> str | None:
         return path.resolve().relative_to(root).as_posix()
     except ValueError:
         return None
+
+
+def inline_item(
+    old: str, new: str, span: tuple[int, int, int, int], line: int
+) -> types.InlineCompletionItem | None:
+    """The verified change from `old` to `new` as an inline completion for a request on `line`:
+    one item replacing exactly the changed lines, when `line` is in the job's range or among those
+    lines; None otherwise. A change that only inserts whole lines before line L is also offered on
+    line L - 1 as an insertion at that line's end (a newline, then the new lines): the one form an
+    editor like VS Code can show as ghost text, since it shows an insertion on the cursor's line."""
+    edit = span_edit(old, new)
+    if edit is None:
+        return None
+    start, end = edit.range.start, edit.range.end
+    inserts_lines = (
+        start == end and start.character == 0 and edit.new_text.endswith("\n") and start.line > 0
+    )
+    if inserts_lines and line == start.line - 1:
+        above = old.splitlines()[line]
+        at = types.Position(line=line, character=utf16_len(above))
+        return types.InlineCompletionItem(
+            insert_text="\n" + edit.new_text[:-1], range=types.Range(start=at, end=at)
+        )
+    edited_last = max(start.line, end.line - 1)
+    if span[0] <= line <= span[2] or start.line <= line <= edited_last:
+        return types.InlineCompletionItem(insert_text=edit.new_text, range=edit.range)
+    return None
