@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from gauntlet.graders.engine import Engine
 from gauntlet.graders.evidence import TestEvidence, UntrustedEvidence
 from gauntlet.graders.rank import risk_word
-from gauntlet.graders.records import Cancelled, Candidate, UntrustedTest, Verdict, check_cancel
+from gauntlet.graders.records import Candidate, UntrustedTest, Verdict, check_cancel
 from gauntlet.graders.registry import TESTS, UNTRUSTED_TESTS
 
 log = logging.getLogger(__name__)
@@ -319,7 +319,6 @@ def verify_set(
 
 
 __all__ = [
-    "Cancelled",
     "Edit",
     "Hunk",
     "Outcome",

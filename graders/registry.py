@@ -218,9 +218,17 @@ def _installed() -> tuple[tuple[str, GraderSpec | RegistryError], ...]:
     return tuple(found.items())
 
 
+@functools.cache
+def _loaded() -> tuple[GraderSpec, ...]:
+    """Every grader that loads, built in and installed, in pipeline order."""
+    found = [got for _, got in _installed() if isinstance(got, GraderSpec)]
+    return tuple(sorted([*BUILT_IN, *found], key=lambda s: (s.order, s.name)))
+
+
 def refresh() -> None:
     """Forget the entry points read so far (a grader installed since is seen on the next call)."""
     _installed.cache_clear()
+    _loaded.cache_clear()
 
 
 def installed() -> list[tuple[str, GraderSpec | RegistryError]]:
@@ -251,7 +259,7 @@ def pipeline(names: Iterable[str] | None = None) -> list[GraderSpec]:
 
 def pipeline_as_installed() -> list[GraderSpec]:
     """The pipeline of every grader that loads (what reports, like doctor, show)."""
-    return sorted([*BUILT_IN, *static_specs_quiet()], key=lambda s: (s.order, s.name))
+    return list(_loaded())
 
 
 def spec_of(name: str) -> GraderSpec | None:
@@ -272,10 +280,7 @@ def configured(root: Path, specs: Iterable[GraderSpec] | None = None) -> frozens
 
 def static_specs_quiet() -> list[GraderSpec]:
     """Every installed static grader that loads (for what only reports, like doctor)."""
-    return sorted(
-        (got for _, got in _installed() if isinstance(got, GraderSpec)),
-        key=lambda s: (s.order, s.name),
-    )
+    return [s for s in _loaded() if s.static]
 
 
 def check_from_json(name: str, data: Mapping[str, object]) -> Check:
@@ -304,5 +309,5 @@ def diagnostic_severity(finding: Finding) -> Severity:
 
 def ordered(checks: Mapping[str, Check]) -> list[tuple[str, Check]]:
     """A candidate's checks in pipeline order (checks of graders not installed here last)."""
-    rank = {s.name: (s.order, s.name) for s in (*BUILT_IN, *static_specs_quiet())}
-    return sorted(checks.items(), key=lambda kv: (kv[0] not in rank, rank.get(kv[0], (0, kv[0]))))
+    rank = {s.name: i for i, s in enumerate(_loaded())}
+    return sorted(checks.items(), key=lambda kv: (kv[0] not in rank, rank.get(kv[0], 0), kv[0]))
