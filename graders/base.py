@@ -50,7 +50,10 @@ class StaticGrader(Protocol):
         ...
 
     def findings(self, text: str) -> list[Finding]:
-        """Findings on `text` as the content of the graded file; GraderError when the tool failed."""
+        """Findings on `text` as the content of the graded file; GraderError when the tool failed.
+
+        A grader whose spec is `whole_project` also takes ``others=`` (path -> text): other files
+        of the project as a candidate changes them, checked in place together with `text`."""
         ...
 
     def close(self) -> None: ...

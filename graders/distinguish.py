@@ -11,7 +11,7 @@ runs those inputs on one candidate of each group and reorders the ranking when a
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from gauntlet.graders.differential import called_functions
@@ -118,11 +118,17 @@ def function_for(
 
 
 def run_inputs(
-    engine: Engine, rel_path: str, content: str, function: str, inputs: Sequence[str]
+    engine: Engine,
+    rel_path: str,
+    content: str,
+    function: str,
+    inputs: Sequence[str],
+    others: Mapping[str, str] | None = None,
 ) -> tuple[list[Outputs], str]:
     """What `function` returned or raised on each argument list (a repr of a list of literals) in
-    `content` as `rel_path`, in the sandbox; and why the run failed ("" when it did not)."""
-    return engine.run_calls(rel_path, content, [(function, args) for args in inputs])
+    `content` as `rel_path` (with `others`, path -> text, in place too), in the sandbox; and why
+    the run failed ("" when it did not)."""
+    return engine.run_calls(rel_path, content, [(function, args) for args in inputs], others)
 
 
 def describe(output: Outputs) -> str:

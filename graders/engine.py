@@ -6,7 +6,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +25,7 @@ from gauntlet.graders.records import (
     Verdict,
     left_out_message,
 )
-from gauntlet.graders.registry import SYNTAX, pipeline
+from gauntlet.graders.registry import SYNTAX, pipeline, spec_of, static_specs
 from gauntlet.graders.rounds import Round
 from gauntlet.graders.sandbox import Limits, Sandbox, SandboxLike
 from gauntlet.graders.tamper import tamper_reason
@@ -191,19 +191,22 @@ class Engine:
         content: str,
         halt: threading.Event | None = None,
         spec: RunSpec = FULL_RUN,
+        others: Mapping[str, str] | None = None,
     ) -> TestRun:
         """The project's tests on `content` as `rel_path`: through a warm runner where possible.
         Once `halt` is set (the candidate's grading was called off) the run is killed. The run is
-        limited to the per-run setting unless `spec` says otherwise."""
+        limited to the per-run setting unless `spec` says otherwise. `others` (path -> text) are
+        further files in place for the run: such a run starts cold (a warm runner has the other
+        files' old modules imported already)."""
         if spec.timeout_s is None:
             spec = replace(spec, timeout_s=self.test_limits.timeout_s)
-        if not (self.warm and WarmPool.usable(rel_path)):
+        if others or not (self.warm and WarmPool.usable(rel_path)):
             return run_pytest(
                 self.sandbox,
                 self.snapshot.root,
                 self.interpreter,
                 tests,
-                {rel_path: content},
+                {**(others or {}), rel_path: content},
                 self._run_limits,
                 halt,
                 spec,
@@ -354,23 +357,38 @@ class Engine:
         for pool in pools:
             pool.close(wait_s=max(0.0, deadline - time.monotonic()))
 
-    def graders_for(self, rel_path: str) -> list[StaticGrader]:
+    def graders_for(self, rel_path: str, per_file_only: bool = False) -> list[StaticGrader]:
+        """The static graders of `rel_path`; with `per_file_only`, those that check the file alone
+        (not those that see the whole project, such as mypy), created without the others."""
+        if per_file_only:
+            names = [s.name for s in static_specs(self.grader_names) if not s.whole_project]
+            key = "per-file:" + rel_path
+            with self._lock:
+                if self._closed:
+                    raise Cancelled()
+                if key not in self._graders:
+                    ctx = self._grader_context(rel_path)
+                    self._graders[key] = load_graders(ctx, names)
+                return self._graders[key]
         with self._lock:
             if self._closed:
                 # A baseline still running when the engine closes must not start graders (and
                 # their worker processes and cache directories) that nothing would close.
                 raise Cancelled()
             if rel_path not in self._graders:
-                ctx = GraderContext(
-                    root=self.snapshot.root,
-                    rel_path=rel_path,
-                    config=detect_config(self.snapshot.root),
-                    interpreter=self.interpreter,
-                    timeout_s=self.tool_timeout_s,
-                    tools=self.tools,
-                )
+                ctx = self._grader_context(rel_path)
                 self._graders[rel_path] = load_graders(ctx, self.grader_names)
             return self._graders[rel_path]
+
+    def _grader_context(self, rel_path: str) -> GraderContext:
+        return GraderContext(
+            root=self.snapshot.root,
+            rel_path=rel_path,
+            config=detect_config(self.snapshot.root),
+            interpreter=self.interpreter,
+            timeout_s=self.tool_timeout_s,
+            tools=self.tools,
+        )
 
     def findings(self, rel_path: str, text: str) -> tuple[list[Finding], list[str]]:
         """The static graders' findings on `text` as `rel_path` (for diagnostics), and tool errors."""
@@ -437,9 +455,16 @@ class Engine:
         current: str | None = None,
         untrusted: Sequence[UntrustedTest] = (),
         cancel: threading.Event | None = None,
+        companions: Mapping[str, str] | None = None,
     ) -> Report:
         """Grade every candidate and rank the verified ones; the workspace is never written."""
-        grading = self.start(rel_path, current=current, cancel=cancel, expected=len(candidates))
+        grading = self.start(
+            rel_path,
+            current=current,
+            cancel=cancel,
+            expected=len(candidates),
+            companions=companions,
+        )
         for candidate in candidates:
             grading.submit(candidate)
         return grading.finish(untrusted)
@@ -451,8 +476,12 @@ class Engine:
         current: str | None = None,
         cancel: threading.Event | None = None,
         expected: int = 0,
+        companions: Mapping[str, str] | None = None,
     ) -> Round:
-        """Begin a grading round; candidates are submitted as they arrive (e.g. while others stream)."""
+        """Begin a grading round; candidates are submitted as they arrive (e.g. while others stream).
+
+        `companions` holds the current text (path -> text) of other files candidates may change
+        as well (Candidate.others): the editor's unsaved text where it has one."""
         target = (self.snapshot.root / rel_path).resolve()
         if not target.is_relative_to(self.snapshot.root.resolve()):
             raise WorkspaceError(f"{rel_path} is outside the workspace")
@@ -464,7 +493,61 @@ class Engine:
         if expected > 0:
             # One runner for the current file's baseline and one per candidate.
             self._demand = 1 + expected
-        return Round(self, rel_path, current, cancel)
+        for other in companions or {}:
+            self._inside(other)
+        return Round(self, rel_path, current, cancel, companions)
+
+    def _inside(self, rel_path: str) -> Path:
+        target = (self.snapshot.root / rel_path).resolve()
+        if not target.is_relative_to(self.snapshot.root.resolve()) or not rel_path.endswith(".py"):
+            raise WorkspaceError(f"{rel_path} is not a Python file inside the workspace")
+        return target
+
+    def companion(self, rel_path: str, current: str) -> Baseline:
+        """The baseline of another file a candidate changes: the findings of the graders that
+        check one file at a time (a whole-project grader sees it through the main file's check)
+        and its coverage map. Kept apart from `baseline`, which holds every grader's findings."""
+        key = ("companion:" + rel_path, hashlib.sha256(current.encode()).hexdigest())
+        with self._lock:
+            cached = self._baselines.get(key)
+        if cached is not None:
+            return cached
+        test_map = self.prepare(rel_path, current)
+        findings: dict[str, list[Finding] | GraderError] = {}
+        parses = pyast.normalized(current) is not None
+        for grader in self.graders_for(rel_path, per_file_only=True):
+            try:
+                findings[grader.name] = grader.findings(current) if parses else []
+            except GraderError as exc:
+                findings[grader.name] = exc
+        tmap = test_map.result()
+        stale = None
+        if tmap is not None and not tmap.problem and tmap.text != current:
+            stale = tmap.select(current)
+        base = Baseline(text=current, findings=findings, tests=tmap, stale=stale)
+        with self._lock:
+            self._baselines[key] = base
+            while len(self._baselines) > MAX_BASELINES:
+                del self._baselines[next(iter(self._baselines))]
+        return base
+
+    def _companions(
+        self, others: Mapping[str, str], companions: Mapping[str, str] | None
+    ) -> dict[str, tuple[Baseline, str]]:
+        """Each other file a candidate changes -> (its baseline, its new text). A file that is not
+        open is read from the snapshot; a new file has the empty text as its current one."""
+        out: dict[str, tuple[Baseline, str]] = {}
+        for path, text in others.items():
+            current = (companions or {}).get(path)
+            if current is None:
+                try:
+                    current = self._inside(path).read_text(encoding="utf-8")
+                except FileNotFoundError:
+                    current = ""
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise WorkspaceError(f"cannot read {path}: {exc}") from exc
+            out[path] = (self.companion(path, current), text)
+        return out
 
     def _grade_one(
         self,
@@ -472,8 +555,19 @@ class Engine:
         base: Baseline,
         v: Verdict,
         cancel: threading.Event | None,
+        companions: Mapping[str, str] | None = None,
     ) -> None:
         failed: str | None = None
+        others: dict[str, tuple[Baseline, str]] = {}
+        if v.others:
+            try:
+                others = self._companions(v.others, companions)
+            except WorkspaceError as exc:
+                v.checks = {
+                    s.name: Check("skipped", "not run: syntax failed") for s in self.pipeline
+                }
+                v.checks[SYNTAX] = Check("fail", str(exc), gate=True)
+                return
 
         def record(name: str, check: Check) -> None:
             nonlocal failed
@@ -490,14 +584,22 @@ class Engine:
             if skip_rest():
                 break
             if spec.stage == "syntax":
-                record(spec.name, _syntax_check(v.content, rel_path, t0))
-                why = tamper_reason(v.content, base.text) if not skip_rest() else None
-                if why:
-                    record(spec.name, Check("fail", f"refused: the code {why}", gate=True))
+                files = [(rel_path, base.text, v.content)]
+                files += [(path, b.text, text) for path, (b, text) in others.items()]
+                for path, current, text in files:
+                    if skip_rest():
+                        break
+                    record(spec.name, _syntax_check(text, path, t0, named=path != rel_path))
+                    why = tamper_reason(text, current) if not skip_rest() else None
+                    if why:
+                        where = f" ({path})" if path != rel_path else ""
+                        record(
+                            spec.name, Check("fail", f"refused: the code{where} {why}", gate=True)
+                        )
             elif spec.stage == "static":
-                record(spec.name, _static_check(static[spec.name], base, v.content))
+                record(spec.name, self._static_checks(static[spec.name], base, v.content, others))
             elif spec.stage == "tests":
-                record(spec.name, self._tests_check(rel_path, base, v.content, cancel))
+                record(spec.name, self._tests_check(rel_path, base, v.content, cancel, others))
             else:
                 # Untrusted tests run once the round knows its verified candidates (rounds.py).
                 v.checks[spec.name] = Check("skipped", "no untrusted tests given")
@@ -505,11 +607,47 @@ class Engine:
         v.checks = {s.name: v.checks.get(s.name) or Check("skipped", reason) for s in self.pipeline}
         v.verified = failed is None and not (cancel is not None and cancel.is_set())
 
+    def _static_checks(
+        self,
+        grader: StaticGrader,
+        base: Baseline,
+        content: str,
+        others: Mapping[str, tuple[Baseline, str]],
+    ) -> Check:
+        """`grader`'s check of a candidate: of its file, and of each other file it changes (a
+        whole-project grader checks them all at once; another checks each on its own, against
+        that file's current findings). The first failure is the check's; else the file's own."""
+        if not others:
+            return _static_check(grader, base, content)
+        spec = spec_of(grader.name)
+        if spec is not None and spec.whole_project:
+            return _static_check(grader, base, content, {p: t for p, (_, t) in others.items()})
+        main = _static_check(grader, base, content)
+        if main.status in ("fail", "error"):
+            return main
+        for path, (other, text) in others.items():
+            mine = {g.name: g for g in self.graders_for(path, per_file_only=True)}.get(grader.name)
+            if mine is None:
+                continue
+            check = _static_check(mine, other, text)
+            if check.status in ("fail", "error"):
+                return replace(check, reason=f"{path}: {check.reason}")
+        return main
+
     def _tests_check(
-        self, rel_path: str, base: Baseline, content: str, halt: threading.Event | None = None
+        self,
+        rel_path: str,
+        base: Baseline,
+        content: str,
+        halt: threading.Event | None = None,
+        others: Mapping[str, tuple[Baseline, str]] | None = None,
     ) -> Check:
         """The project's tests that can see the candidate's change (see testmap.py), on it and on
         the current file: a test that passed before and does not now rejects it."""
+        if others:
+            # What a file calls in another is not in its map's lines (a call that failed before
+            # entering the callee ran none of it): a change across files runs every covering test.
+            return self._tests_across(rel_path, base, content, others, halt, every=True)
         tmap = base.tests
         if tmap is None:
             return Check(
@@ -556,7 +694,82 @@ class Engine:
         # A warm runner's own clock includes its idle wait: time the run from here.
         run = replace(run, duration_s=time.perf_counter() - t0)
         limits = replace(scope, cpu_limit_s=round(cpu, 1), limit_s=round(wall, 1))
-        return self._compare(run, before_of(), tmap, limits)
+        return self._compare(run, before_of(), tmap.attempts, limits)
+
+    def _tests_across(
+        self,
+        rel_path: str,
+        base: Baseline,
+        content: str,
+        others: Mapping[str, tuple[Baseline, str]],
+        halt: threading.Event | None = None,
+        *,
+        every: bool = False,
+    ) -> Check:
+        """`_tests_check` for a candidate that changes several files: the tests that ran the code
+        it changes in any of them (every test covering any of them with `every`), in one run with
+        every file in place, against their outcomes on the current files."""
+        files = [(rel_path, base, content), *((p, b, t) for p, (b, t) in others.items())]
+        chosen: set[str] = set()
+        test_files: set[str] = set()
+        attempts: set[str] = set()
+        waits = []
+        functions: list[str] = []
+        why: list[str] = []
+        of = 0
+        cpu = wall = 0.0
+        for path, b, text in files:
+            tmap = b.tests
+            if tmap is None or tmap.problem:
+                continue
+            if every:
+                picked = sorted(tmap.outcomes)
+            else:
+                sel = tmap.select(text)
+                stale = b.stale.tests if b.stale is not None else frozenset()
+                picked = sorted(sel.tests | stale)
+                functions += [f for f in sel.functions if f not in functions]
+                if sel.why:
+                    why.append(f"{path}: {sel.why}")
+            test_files.update(tmap.test_files)
+            attempts.update(tmap.attempts)
+            of += len(tmap.outcomes)
+            if picked:
+                waits.append(self._outcomes_on_current(path, b, picked))
+                chosen.update(picked)
+                c, w = self.test_limit(tmap, picked)
+                cpu, wall = cpu + c, wall + w
+        scope = TestEvidence(
+            selected=len(chosen),
+            of=of,
+            why="every test covering the files it changes" if every else "; ".join(why),
+            functions=tuple(functions),
+        )
+        if not chosen:
+            return Check(
+                "skipped",
+                "no tests cover this change: no test ran the code it changes in any of its files",
+                gate=True,
+                evidence=replace(scope, covered=False),
+            )
+        setting = self.test_limits.timeout_s
+        # The files' runs add up (each file's tests were timed alone); a cold run pays its start.
+        cpu, wall = min(setting, cpu), min(setting, wall)
+        t0 = time.perf_counter()
+        run = self.run_tests(
+            rel_path,
+            sorted(test_files),
+            content,
+            halt,
+            RunSpec(select=tuple(sorted(chosen)), timeout_s=wall, cpu_s=cpu),
+            others={p: t for p, (_, t) in others.items()},
+        )
+        run = replace(run, duration_s=time.perf_counter() - t0)
+        before: dict[str, str] = {}
+        for wait in waits:
+            before.update(wait())
+        limits = replace(scope, cpu_limit_s=round(cpu, 1), limit_s=round(wall, 1))
+        return self._compare(run, before, attempts, limits)
 
     def test_limit(self, tmap: CoverageMap, tests: Sequence[str]) -> tuple[float, float]:
         """The CPU and wall-clock limits of a run of `tests` on a candidate, from what they (and
@@ -621,11 +834,12 @@ class Engine:
         return outcomes
 
     def _compare(
-        self, run: TestRun, before: dict[str, str], tmap: CoverageMap, scope: TestEvidence
+        self, run: TestRun, before: dict[str, str], known: Collection[str], scope: TestEvidence
     ) -> Check:
-        # What the current file's own code does in its tests is the user's business; new attempts
-        # by the candidate (network, processes, writes outside /tmp, signals) reject it.
-        fresh = [a for a in run.attempts if a not in tmap.attempts]
+        # What the current file's own code does in its tests (`known`, the attempts the map saw)
+        # is the user's business; new attempts by the candidate (network, processes, writes
+        # outside /tmp, signals) reject it.
+        fresh = [a for a in run.attempts if a not in known]
         if fresh:
             why = f"the candidate tried to {fresh[0]} (refused by the sandbox)"
             return Check(
@@ -673,9 +887,12 @@ class Engine:
         current: str,
         content: str,
         halt: threading.Event | None = None,
+        others: Mapping[str, str] | None = None,
+        companions: Mapping[str, str] | None = None,
     ) -> Check:
         """`confirm` against the baseline of `current` (cached from the grading)."""
-        return self.confirm(rel_path, self.baseline(rel_path, current), content, halt)
+        base = self.baseline(rel_path, current)
+        return self.confirm(rel_path, base, content, halt, others, companions)
 
     def confirm_report(self, report: Report, *, tries: int = 3) -> Report:
         """Confirm the selected candidate on every covering test; one that fails there is
@@ -686,12 +903,18 @@ class Engine:
             winner = report.winner
             if winner is None:
                 break
-            check = self.confirm(report.rel_path, base, winner.content)
+            check = self.confirm(
+                report.rel_path,
+                base,
+                winner.content,
+                others=winner.others,
+                companions=report.companions,
+            )
             report.confirmation = {"id": winner.id, **check.to_json()}
             if check.status != "fail":
                 break
             withdraw(report, check)
-            report.selected = rank_verdicts(base.text, report.verdicts)
+            report.selected = rank_verdicts(base.text, report.verdicts, report.companions)
         report.timings["confirm_s"] = round(time.perf_counter() - t0, 4)
         return report
 
@@ -701,10 +924,17 @@ class Engine:
         base: Baseline,
         content: str,
         halt: threading.Event | None = None,
+        others: Mapping[str, str] | None = None,
+        companions: Mapping[str, str] | None = None,
     ) -> Check:
         """Every test of the covering files on `content` (the chosen candidate), against the
         current file: what the selection might have missed (a test that reaches the code in a
-        subprocess, a changed global read elsewhere) shows up here before the fix is trusted."""
+        subprocess, a changed global read elsewhere) shows up here before the fix is trusted.
+        With `others` (a candidate that changes other files too), every test covering any of
+        them, with every file in place."""
+        if others:
+            across = self._companions(others, companions)
+            return self._tests_across(rel_path, base, content, across, halt, every=True)
         tmap = base.tests
         if tmap is None or tmap.problem:
             return Check("skipped", "no tests to confirm with", gate=True)
@@ -714,7 +944,7 @@ class Engine:
         run = self.run_tests(rel_path, list(tmap.test_files), content, halt)
         run = replace(run, duration_s=time.perf_counter() - t0)
         scope = TestEvidence(selected=len(everyone), of=len(everyone), why="every covering test")
-        return self._compare(run, before_of(), tmap, scope)
+        return self._compare(run, before_of(), tmap.attempts, scope)
 
     def _untrusted_check(
         self,
@@ -722,6 +952,7 @@ class Engine:
         content: str,
         untrusted: Sequence[UntrustedTest],
         probes: Sequence[tuple[str, str]] | None = None,
+        others: Mapping[str, str] | None = None,
     ) -> Check:
         if not untrusted:
             return Check("skipped", "no untrusted tests given")
@@ -737,7 +968,7 @@ class Engine:
             self.snapshot.root,
             self.interpreter,
             [(t.id, t.code) for t in untrusted],
-            {rel_path: content},
+            {**(others or {}), rel_path: content},
             limits,
             self.per_test_s,
             target=rel_path,
@@ -762,13 +993,19 @@ class Engine:
         return Check(status, reason, gate=False, evidence=evidence, duration_s=run.duration_s)
 
     def run_calls(
-        self, rel_path: str, content: str, calls: Sequence[tuple[str, str]]
+        self,
+        rel_path: str,
+        content: str,
+        calls: Sequence[tuple[str, str]],
+        others: Mapping[str, str] | None = None,
     ) -> tuple[list[Outputs], str]:
         """What each call (function name, repr of its argument list) returned or raised on
         `content` as `rel_path`, in the sandbox: the untrusted-tests runner's probes, after one
         empty test. Returns the outputs in call order (empty for a call that did not run) and why
         the run failed ("" when it did not)."""
-        check = self._untrusted_check(rel_path, content, [UntrustedTest("calls", "")], calls)
+        check = self._untrusted_check(
+            rel_path, content, [UntrustedTest("calls", "")], calls, others
+        )
         ev = check.evidence
         outputs = list(ev.probes) if isinstance(ev, UntrustedEvidence) else []
         if check.status == "pass":
@@ -786,13 +1023,16 @@ def _into(fut: Future[Any], fn: Callable[..., Any], *args: Any) -> None:
         fut.set_exception(exc)
 
 
-def _syntax_check(content: str, rel_path: str, t0: float) -> Check:
+def _syntax_check(content: str, rel_path: str, t0: float, named: bool = False) -> Check:
+    """Whether `content` parses; `named` says which file in the reason (another file than the
+    graded one, for a candidate that changes several)."""
+    where = f"{rel_path} " if named else ""
     try:
         compile(content, rel_path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         return Check(
             "fail",
-            f"does not parse: {exc.msg} (line {exc.lineno})",
+            f"{where}does not parse: {exc.msg} (line {exc.lineno})",
             gate=True,
             findings=(
                 Finding(
@@ -807,11 +1047,16 @@ def _syntax_check(content: str, rel_path: str, t0: float) -> Check:
             duration_s=time.perf_counter() - t0,
         )
     except ValueError as exc:
-        return Check("fail", f"does not parse: {exc}", gate=True)
+        return Check("fail", f"{where}does not parse: {exc}", gate=True)
     return Check("pass", gate=True, duration_s=time.perf_counter() - t0)
 
 
-def _static_check(grader: StaticGrader, base: Baseline, content: str) -> Check:
+def _static_check(
+    grader: StaticGrader,
+    base: Baseline,
+    content: str,
+    others: Mapping[str, str] | None = None,
+) -> Check:
     t0 = time.perf_counter()
     before = base.findings.get(grader.name)
     if isinstance(before, GraderError):
@@ -821,7 +1066,8 @@ def _static_check(grader: StaticGrader, base: Baseline, content: str) -> Check:
         rel_path = ctx.rel_path if isinstance(ctx, GraderContext) else "the current file"
         return Check("skipped", left_out_message(grader.name, rel_path, str(before)), gate=False)
     try:
-        after = grader.findings(content)
+        # A whole-project grader (GraderSpec.whole_project) takes the other files too.
+        after = grader.findings(content, others=others) if others else grader.findings(content)  # type: ignore[call-arg]
     except GraderError as exc:
         return Check("error", str(exc), gate=True, duration_s=time.perf_counter() - t0)
     fresh = new_findings(before or [], after)

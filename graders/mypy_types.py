@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -144,8 +145,17 @@ class MypyGrader:
             raise GraderError("mypy worker answered JSON that is not an object")
         return data
 
-    def findings(self, text: str) -> list[Finding]:
-        data = self._ask({"path": self.ctx.rel_path, "text": text})
+    def findings(self, text: str, others: Mapping[str, str] | None = None) -> list[Finding]:
+        """mypy's findings on `text` as the graded file, with `others` (path -> text) in place of
+        those files, in every file of the project (the project's config says which it checks)."""
+        request: dict[str, Any] = {"path": self.ctx.rel_path, "text": text}
+        if others:
+            for path in others:
+                target = (self.ctx.root / path).resolve()
+                if not target.is_relative_to(self.ctx.root.resolve()):
+                    raise GraderError(f"{path} is outside the project")
+            request["others"] = dict(others)
+        data = self._ask(request)
         if "crash" in data:
             raise GraderError(f"mypy crashed: {str(data['crash'])[:300]}")
         errors = data.get("errors")
@@ -154,11 +164,16 @@ class MypyGrader:
         notes = data.get("notes")
         for note in notes if isinstance(notes, list) else []:
             self._note(str(note))
-        return self._parse(errors, text)
+        return self._parse(errors, text, others or {})
 
-    def _parse(self, errors: list[Any], text: str) -> list[Finding]:
+    def _parse(
+        self, errors: list[Any], text: str, others: Mapping[str, str] | None = None
+    ) -> list[Finding]:
         target_lines = text.splitlines()
-        other_lines: dict[str, list[str]] = {}
+        other_lines = {
+            os.path.normpath(p).replace(os.sep, "/"): t.splitlines()
+            for p, t in (others or {}).items()
+        }
         found: list[Finding] = []
         for item in errors:
             if not isinstance(item, dict):
@@ -247,4 +262,5 @@ GRADER = GraderSpec(
     describe="mypy in a warm worker with the project's config; errors that fail at run time gate",
     detect=_mypy_configured,
     severity=severity_by_level,
+    whole_project=True,
 )

@@ -60,6 +60,9 @@ class Worker:
         self.parsed: tuple[str, list[BuildSource], Options] | None = None
         self.notes: list[str] = []
         """mypy's complaints about the config since the last answer (see `take_notes`)."""
+        self.overlaid: set[str] = set()
+        """Other files the last request put in place (a candidate that changes several files):
+        the next request puts the snapshot's back first."""
 
     def _sources(self, rel: str, target: Path) -> tuple[list[BuildSource], Options]:
         """The build's sources and options for `rel`: read once per mirror state, as the command
@@ -99,7 +102,24 @@ class Worker:
         except BaseException:  # the first request meets it again, and reports it
             self.parsed = None
 
-    def check(self, rel: str, text: str) -> list[dict[str, Any]]:
+    def _put(self, rel: str, text: str | None) -> None:
+        """`rel` in the mirror as `text` (None: as the snapshot has it, or gone if it has none),
+        stamped newer than anything mypy has cached."""
+        path = self.mirror.root / rel
+        if text is None:
+            try:
+                text = (self.source / rel).read_text(encoding="utf-8")
+            except FileNotFoundError:
+                path.unlink(missing_ok=True)
+                return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self.stamp += 1
+        os.utime(path, (self.stamp, self.stamp))
+
+    def check(
+        self, rel: str, text: str, others: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         from mypy import build
         from mypy.errors import CompileError
         from mypy.fscache import FileSystemCache
@@ -113,11 +133,15 @@ class Worker:
             self.seen = seen
             self.parsed = None
         self.last_rel = rel
+        for other in sorted(self.overlaid - set(others or {}) - {rel}):
+            self._put(other, None)
+        self.overlaid = set(others or {}) - {rel}
+        for other in sorted(self.overlaid):
+            self._put(other, (others or {})[other])
+        if self.overlaid:
+            self.parsed = None  # a new file changes the build's sources
         target = self.mirror.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        self.stamp += 1
-        os.utime(target, (self.stamp, self.stamp))
+        self._put(rel, text)
         # A fresh file-system cache per build: it remembers file contents.
         fscache = FileSystemCache()
         sources, options = self._sources(rel, target)
@@ -214,7 +238,8 @@ def main() -> int:
         for raw in sys.stdin:
             try:
                 req = json.loads(raw)
-                reply: dict[str, Any] = {"errors": worker.check(req["path"], req["text"])}
+                others = req.get("others") or {}
+                reply: dict[str, Any] = {"errors": worker.check(req["path"], req["text"], others)}
                 reply["notes"] = worker.take_notes()
             except SystemExit as exc:
                 reply = {"crash": f"mypy exited ({exc.code})"}

@@ -21,7 +21,7 @@ import difflib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gauntlet.graders.engine import Engine
@@ -71,6 +71,8 @@ class Edit:
     passing: tuple[UntrustedTest, ...] = field(default=(), compare=False)
     """The model-written tests it passed alone: a set with it must pass them too (the
     differential check of the set: behaviour each edit was seen to have survives the others)."""
+    others: Mapping[str, str] = field(default_factory=dict)
+    """Other files it changes: path -> that whole file with this edit alone applied."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class SetResult:
 
     text: str | None
     """The file with every kept edit, verified as a whole; None when nothing is kept."""
+    others: dict[str, str] = field(default_factory=dict)
+    """Other files the kept edits change: path -> the file with all of their changes."""
     outcomes: list[Outcome] = field(default_factory=list)
     verdict: Verdict | None = None
     """The grading of the final set as one candidate."""
@@ -151,9 +155,23 @@ def changed_lines(current: str, text: str) -> int:
 def combine(current: str, edits: Sequence[Edit]) -> str:
     """The current text with every edit's changes: identical changes once, insertions at the same
     point in the edits' order. The edits must not overlap (see `overlapping`)."""
+    return _combine(current, [edit.text for edit in edits])
+
+
+def combine_others(companions: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, str]:
+    """Each other file the edits change (path -> the file with all of their changes to it),
+    from its current text in `companions` (a file not there is new: the empty text)."""
+    paths = sorted({p for edit in edits for p in edit.others})
+    return {
+        p: _combine(companions.get(p, ""), [e.others[p] for e in edits if p in e.others])
+        for p in paths
+    }
+
+
+def _combine(current: str, texts: Sequence[str]) -> str:
     hunks: list[Hunk] = []
-    for edit in edits:
-        for hunk in hunks_of(current, edit.text):
+    for text in texts:
+        for hunk in hunks_of(current, text):
             if hunk not in hunks:
                 hunks.append(hunk)
     # Stable: insertions at one point keep the edits' order; a change after an insertion there.
@@ -169,11 +187,29 @@ def combine(current: str, edits: Sequence[Edit]) -> str:
     return "".join(out)
 
 
-def overlapping(current: str, a: Edit, b: Edit) -> bool:
-    """Whether two edits change the same lines differently (identical changes do not count)."""
-    mine = hunks_of(current, a.text)
-    theirs = [h for h in hunks_of(current, b.text) if h not in mine]
-    return any(h.overlaps(o) for h in mine if h not in theirs for o in theirs)
+def overlapping(
+    current: str, a: Edit, b: Edit, companions: Mapping[str, str] | None = None
+) -> bool:
+    """Whether two edits change the same lines differently (identical changes do not count), in
+    the file or in another file both change (from its text in `companions`)."""
+    pairs = [(current, a.text, b.text)]
+    pairs += [
+        ((companions or {}).get(p, ""), a.others[p], b.others[p])
+        for p in sorted(set(a.others) & set(b.others))
+    ]
+    for base, one, two in pairs:
+        mine = hunks_of(base, one)
+        theirs = [h for h in hunks_of(base, two) if h not in mine]
+        if any(h.overlaps(o) for h in mine if h not in theirs for o in theirs):
+            return True
+    return False
+
+
+def _changed(current: str, companions: Mapping[str, str], edit: Edit) -> int:
+    """Lines an edit changes, in its file and in the others."""
+    return changed_lines(current, edit.text) + sum(
+        changed_lines(companions.get(p, ""), t) for p, t in edit.others.items()
+    )
 
 
 def _fixed(verdict: Verdict | None) -> frozenset[str]:
@@ -189,16 +225,20 @@ def verify_set(
     current: str,
     edits: Sequence[Edit],
     cancel: threading.Event | None = None,
+    companions: Mapping[str, str] | None = None,
 ) -> SetResult:
     """Combine the verified `edits` of `rel_path` (each against `current`) into one verified
     edit: overlaps resolved by rank, the combination graded as one candidate, and on failure the
-    edits added back in rank order, each kept only if the set stays verified (see the module)."""
+    edits added back in rank order, each kept only if the set stays verified (see the module).
+    Edits that change other files too are combined there as well, from their current text in
+    `companions`, and graded with them."""
+    companions = dict(companions or {})
     t0 = time.perf_counter()
     ranked = sorted(edits, key=lambda e: (e.rank, e.id))
     outcomes: dict[str, Outcome] = {}
     candidates: list[Edit] = []
     for edit in ranked:
-        clash = next((k for k in candidates if overlapping(current, k, edit)), None)
+        clash = next((k for k in candidates if overlapping(current, k, edit, companions)), None)
         if clash is not None:
             outcomes[edit.id] = Outcome(
                 edit,
@@ -225,10 +265,14 @@ def verify_set(
         union = list({t.id: t for tests in tests_of for t in tests}.values())
         report = engine.grade(
             rel_path,
-            [Candidate(f"set{i}", combine(current, subset)) for i, subset in enumerate(subsets)],
+            [
+                Candidate(f"set{i}", combine(current, subset), combine_others(companions, subset))
+                for i, subset in enumerate(subsets)
+            ],
             current=current,
             untrusted=union,
             cancel=cancel,
+            companions=companions,
         )
         check_cancel(cancel)
         by_id = {v.id: v for v in report.verdicts}
@@ -309,11 +353,12 @@ def verify_set(
     for edit in kept:
         outcomes[edit.id] = Outcome(edit, True)
     result.outcomes = [
-        Outcome(o.edit, o.kept, o.why, o.conflict_with, changed_lines(current, o.edit.text))
+        Outcome(o.edit, o.kept, o.why, o.conflict_with, _changed(current, companions, o.edit))
         for o in (outcomes[e.id] for e in ranked)
     ]
     result.verdict = final if kept else None
     result.text = combine(current, kept) if kept else None
+    result.others = combine_others(companions, kept) if kept else {}
     result.duration_s = time.perf_counter() - t0
     return result
 
@@ -325,6 +370,7 @@ __all__ = [
     "SetResult",
     "changed_lines",
     "combine",
+    "combine_others",
     "hunks_of",
     "overlapping",
     "verify_set",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,8 @@ class Cancelled(Exception):
 class Candidate:
     id: str
     content: str
+    others: Mapping[str, str] = field(default_factory=dict)
+    """Other files of the workspace the candidate changes too: path -> their new text."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Verdict:
     id: str
     content: str
     checks: dict[str, Check] = field(default_factory=dict)
+    others: dict[str, str] = field(default_factory=dict)
+    """Other files the candidate changes: path -> new text (graded together with `content`)."""
     verified: bool = False
     rank: int | None = None
     score: float = 0.0
@@ -64,6 +69,8 @@ class Verdict:
             out["duplicate_of"] = self.duplicate_of
         if self.unchanged:
             out["unchanged"] = True
+        if self.others:
+            out["other_files"] = sorted(self.others)
         return out
 
 
@@ -81,6 +88,8 @@ class Report:
     """Static tools that cannot check the current file -> why; no candidate is graded by them."""
     distinguish: dict[str, Any] = field(default_factory=dict)
     """What asking the model to settle a split between the two best groups did, when considered."""
+    companions: dict[str, str] = field(default_factory=dict)
+    """The current text of the other files candidates may change (see Candidate.others)."""
 
     @property
     def winner(self) -> Verdict | None:

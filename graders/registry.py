@@ -113,6 +113,10 @@ class GraderSpec:
     """The distribution that provides it and its version."""
     shown_at: int | None = None
     """Where a static grader is named among those a summary calls clean (default: `order`)."""
+    whole_project: bool = False
+    """A static grader that checks the graded file with the whole project (mypy): its
+    `findings(text, others=...)` takes other files' new text too, and reports findings in any
+    file. Otherwise a candidate's other files are checked one by one, each on its own."""
 
     @property
     def static(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -58,8 +58,11 @@ class Round:
         rel_path: str,
         current: str,
         cancel: threading.Event | None,
+        companions: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
+        self.companions = dict(companions or {})
+        """The current text of other files a candidate may change (Candidate.others)."""
         self.rel_path = rel_path
         self.current = current
         self.cancel_event = cancel
@@ -81,10 +84,17 @@ class Round:
 
     def submit(self, candidate: Candidate) -> Future[None] | None:
         """Queue a candidate for grading; returns None for duplicates and unchanged candidates."""
-        v = Verdict(id=candidate.id, content=candidate.content)
-        if v.content.replace("\r\n", "\n") == self._current_norm:
+        others = {
+            path: text
+            for path, text in sorted(candidate.others.items())
+            if text != self.companions.get(path)
+        }
+        v = Verdict(id=candidate.id, content=candidate.content, others=others)
+        if v.content.replace("\r\n", "\n") == self._current_norm and not others:
             v.unchanged = True
         key = pyast.normalized(v.content) or ("unparsed:" + v.content)
+        for path, text in others.items():
+            key += f"\0{path}\0" + (pyast.normalized(text) or "unparsed:" + text)
         with self._lock:
             self.verdicts.append(v)
             if v.unchanged:
@@ -128,7 +138,7 @@ class Round:
         t0 = time.perf_counter()
         with self._lock:
             self._waited[v.id] = t0 - self._submitted[v.id]
-        self.engine._grade_one(self.rel_path, base, v, self._halt)
+        self.engine._grade_one(self.rel_path, base, v, self._halt, self.companions)
         with self._lock:
             if not self._halt.is_set():
                 self._graded[v.id] = time.perf_counter() - t0
@@ -158,7 +168,7 @@ class Round:
             elif prefix:
                 break
         copies = self._settle([replace(v, checks=dict(v.checks)) for v in settled], graded)
-        selected = rank_verdicts(base.text, copies)
+        selected = rank_verdicts(base.text, copies, self.companions)
         return self._report(selected, copies, graded)
 
     def finish(
@@ -194,7 +204,12 @@ class Round:
             )
             runs = [
                 self.engine._pool.submit(
-                    self.engine._untrusted_check, self.rel_path, v.content, untrusted, probes
+                    self.engine._untrusted_check,
+                    self.rel_path,
+                    v.content,
+                    untrusted,
+                    probes,
+                    v.others,
                 )
                 for v in verified
             ]
@@ -202,7 +217,7 @@ class Round:
                 v.checks[UNTRUSTED_TESTS] = run.result()
             # Duplicates carry their representative's checks, untrusted tests included.
             verdicts = self._settle(verdicts, graded if graded_only else None)
-        selected = rank_verdicts(base.text, verdicts)
+        selected = rank_verdicts(base.text, verdicts, self.companions)
         return self._report(selected, verdicts, graded)
 
     def _settle(self, verdicts: list[Verdict], graded: dict[str, float] | None) -> list[Verdict]:
@@ -245,4 +260,5 @@ class Round:
             },
             isolated=self.engine.sandbox.isolated,
             left_out=left_out_of(self._base.result()),
+            companions=dict(self.companions),
         )

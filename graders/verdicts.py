@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from gauntlet.graders.findings import Check
-from gauntlet.graders.rank import evidence_of, rank, risk_word
+from gauntlet.graders.rank import evidence_of, rank, risk_of, risk_word
 from gauntlet.graders.records import Report, Verdict
 from gauntlet.graders.registry import SYNTAX, TESTS, ordered, spec_of
 
 
-def rank_verdicts(current: str, verdicts: list[Verdict]) -> str | None:
+def rank_verdicts(
+    current: str, verdicts: list[Verdict], companions: Mapping[str, str] | None = None
+) -> str | None:
     """Rank the verified verdicts against the current text (graders/rank.py), set each one's
-    rank, score, risk and summary, and return the selected id (None when nothing is verified)."""
+    rank, score, risk and summary, and return the selected id (None when nothing is verified).
+    A candidate that changes other files too (their current text in `companions`) adds each of
+    those changes' own risk (its size, public names and branches) to its risk."""
     valid = [
         v
         for v in verdicts
@@ -27,6 +32,11 @@ def rank_verdicts(current: str, verdicts: list[Verdict]) -> str | None:
     for position, r in enumerate(ranked, start=1):
         v = by_id[r.id]
         v.rank, v.score, v.risk = position, r.score, r.risk
+        if v.others:
+            more = sum(
+                risk_of((companions or {}).get(p, ""), text, 1.0) for p, text in v.others.items()
+            )
+            v.risk = round(min(1.0, v.risk + more), 3)
         v.summary = _summary(v, r)
     for v in verdicts:
         if not v.verified or v.unchanged:
@@ -69,7 +79,7 @@ def _summary(v: Verdict, r: Any) -> str:
         parts.append("/".join(name for _, name in sorted(clean)) + " clean")
     parts += ranking
     parts.append(f"{r.agree}/{r.agree_of} agree")
-    parts.append(f"risk {risk_word(r.risk)}")
+    parts.append(f"risk {risk_word(v.risk)}")
     return ", ".join(parts)
 
 

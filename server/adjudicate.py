@@ -183,8 +183,12 @@ async def _settle(
         return f"the model's inputs did not parse: {why}; ranking kept"
     decision.inputs = calls
     (out_a, why_a), (out_b, why_b) = await asyncio.gather(
-        asyncio.to_thread(run_inputs, engine, req.rel_path, code_a, function, inputs),
-        asyncio.to_thread(run_inputs, engine, req.rel_path, code_b, function, inputs),
+        asyncio.to_thread(
+            run_inputs, engine, req.rel_path, code_a, function, inputs, by_id[split.a].others
+        ),
+        asyncio.to_thread(
+            run_inputs, engine, req.rel_path, code_b, function, inputs, by_id[split.b].others
+        ),
     )
     if why_a or why_b:
         failed = split.a if why_a else split.b

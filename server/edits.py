@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 
 from lsprotocol import types
 
@@ -75,6 +76,30 @@ def document_edit(uri: str, version: int, old: str, new: str) -> types.Workspace
                 edits=list(line_edits(old, new)),
             )
         ]
+    )
+
+
+def files_edit(
+    files: Sequence[tuple[str, int | None, str, str]], *, versioned: bool = True
+) -> types.WorkspaceEdit:
+    """One WorkspaceEdit over several files, each ``(uri, version, old, new)`` (version None: a
+    file the editor does not have open), applied by the editor as one step. With `versioned`
+    (the client takes ``documentChanges``) each file is a TextDocumentEdit that the editor
+    refuses if the document moved on; else plain ``changes`` by URI."""
+    if versioned:
+        return types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=version
+                    ),
+                    edits=list(line_edits(old, new)),
+                )
+                for uri, version, old, new in files
+            ]
+        )
+    return types.WorkspaceEdit(
+        changes={uri: list(line_edits(old, new)) for uri, _, old, new in files}
     )
 
 

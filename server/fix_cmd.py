@@ -25,7 +25,7 @@ from gauntlet.server.config import command_settings, job_request, proposer_confi
 from gauntlet.server.diagnostics import finding_diagnostics
 from gauntlet.server.jobs import Job, JobKey, JobKind, confirm_job, run_job
 from gauntlet.server.proposer import OpenAIProposer, Proposer
-from gauntlet.server.report import candidates_table, patch_set_table, unified_diff
+from gauntlet.server.report import candidates_table, files_diff, patch_set_table
 from gauntlet.server.settings import Settings
 from gauntlet.server.transaction import ApplyError, StaleFileError, apply_all
 
@@ -196,17 +196,20 @@ async def _run(
     return True
 
 
-def _write(args: argparse.Namespace, path: Path, old: str, new: str) -> int:
-    """Write `new` over `path`, read as `old`, through the transaction: 0 written, 2 not."""
+def _write(args: argparse.Namespace, changes: dict[Path, tuple[str, str]]) -> int:
+    """Write each file's new text over it, read as its old text, through the transaction (every
+    file or none): 0 written, 2 not."""
     try:
-        apply_all({path: (old, new)})
+        apply_all(changes)
     except StaleFileError as exc:
         sys.stderr.write(f"gauntlet fix: {exc} (run it again on the new text)\n")
         return 2
     except ApplyError as exc:
         sys.stderr.write(f"gauntlet fix: {exc}\n")
         return 2
-    sys.stdout.write(f"\nwrote {args.file}\n")
+    others = len(changes) - 1
+    more = f" and {others} other file{'s' if others > 1 else ''}" if others > 0 else ""
+    sys.stdout.write(f"\nwrote {args.file}{more}\n")
     return 0
 
 
@@ -236,9 +239,10 @@ async def _fix_line(
         return 1
     confirmed = f" ({job.confirmation})" if job.confirmation else ""
     sys.stdout.write(f"\nselected {job.report.winner.id}: {job.report.winner.summary}{confirmed}\n")
-    sys.stdout.write(unified_diff(rel, text, new))
+    changes = job.changes()
+    sys.stdout.write(files_diff(changes))
     if args.apply:
-        return _write(args, path, text, new)
+        return _write(args, {engine.workspace / p: change for p, change in changes.items()})
     sys.stdout.write("\n(not written: pass --apply to write it)\n")
     return 0
 
@@ -273,8 +277,9 @@ async def _fix_all(
         return 1
     confirmed = f" ({job.confirmation})" if job.confirmation else ""
     sys.stdout.write(f"\n{job.title}{confirmed}\n")
-    sys.stdout.write(unified_diff(rel, text, new))
+    changes = job.changes()
+    sys.stdout.write(files_diff(changes))
     if args.apply:
-        return _write(args, path, text, new)
+        return _write(args, {engine.workspace / p: change for p, change in changes.items()})
     sys.stdout.write("\n(not written: pass --apply to write it)\n")
     return 0

@@ -45,8 +45,9 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from gauntlet.graders.engine import Engine
@@ -60,7 +61,7 @@ from gauntlet.graders.verdicts import withdraw
 from gauntlet.graders.workspace import test_files, tests_for
 from gauntlet.server.adjudicate import settle_split
 from gauntlet.server.diagnostics import finding_diagnostics
-from gauntlet.server.edit_blocks import ReplyError, apply_reply
+from gauntlet.server.edit_blocks import ReplyError
 from gauntlet.server.prompts import (
     DiagnosticInfo,
     Target,
@@ -73,6 +74,12 @@ from gauntlet.server.prompts import (
 )
 from gauntlet.server.proposer import Proposer, Reply, Usage
 from gauntlet.server.regions import Located, Region, locate, reply_token_cap
+from gauntlet.server.related import (
+    Related,
+    apply_across,
+    related_definitions,
+    related_sources,
+)
 from gauntlet.server.replies import extract_code, extract_tests
 from gauntlet.server.splice import SpliceError, splice
 
@@ -122,6 +129,9 @@ class JobRequest:
     """When the two best behaviour groups are split (the untrusted tests cannot tell them apart),
     ask the model once for inputs that separate them and to judge their outputs
     (server/adjudicate.py)."""
+    open_texts: Mapping[str, str] = field(default_factory=dict)
+    """The editor's text of the workspace's open files (path -> text): a fix that changes another
+    file starts from what the user sees there; other files are read from the workspace."""
     background: bool = False
     """Started by the server on its own (server/features/proactive.py), not by a request: its
     tokens count against the hourly background budget, never the daily one of the actions, and
@@ -138,6 +148,8 @@ class Job:
     """What a ``definition`` job asks the model to re-write."""
     located: Located | None = None
     """The region an ``edits`` job asks the model to change, and what encloses it."""
+    related: list[Related] = field(default_factory=list)
+    """Definitions in other files the region uses, shown to the model, which may change them."""
     reply_cap: int = 0
     """``max_tokens`` asked for per candidate."""
     message: str = ""
@@ -172,6 +184,8 @@ class Job:
     """A fix-all job's per-region quick fixes, in the order they ran."""
     fixed_text: str | None = None
     """A fix-all job's module with every kept region fix applied (verified as a set)."""
+    fixed_others: dict[str, str] = field(default_factory=dict)
+    """Other files the kept region fixes change, each with all of their changes applied."""
     patch: SetResult | None = None
     title: str = ""
     untrusted: list[UntrustedTest] = field(default_factory=list)
@@ -203,6 +217,31 @@ class Job:
             return self.fixed_text
         winner = self.report.winner if self.report else None
         return winner.content if winner else None
+
+    @property
+    def companions(self) -> dict[str, str]:
+        """The current text of each other file the job's candidates may change."""
+        if self.parts:
+            return {p: t for part in self.parts for p, t in part.companions.items()}
+        return related_sources(self.related)
+
+    @property
+    def new_others(self) -> dict[str, str]:
+        """Other files the offered fix changes too: path -> new text (empty for most fixes)."""
+        if self.parts:
+            return dict(self.fixed_others) if self.fixed_text is not None else {}
+        winner = self.report.winner if self.report else None
+        return dict(winner.others) if winner else {}
+
+    def changes(self) -> dict[str, tuple[str, str]]:
+        """Every file the offered fix changes: path -> (the text it was asked on, the new text)."""
+        if self.new_text is None:
+            return {}
+        out = {self.request.rel_path: (self.request.text, self.new_text)}
+        current = self.companions
+        for path, text in self.new_others.items():
+            out[path] = (current.get(path, ""), text)
+        return out
 
     def cancel(self, why: str = "cancelled") -> None:
         if self.state in ("done", "failed", "cancelled"):
@@ -314,6 +353,7 @@ async def _run_fixall(
                     max_tokens=share,
                     early_stop=req.early_stop,
                     max_reply_tokens=req.max_reply_tokens,
+                    open_texts=req.open_texts,
                 ),
                 id=f"{job.id}.{number + 1}",
             )
@@ -374,17 +414,19 @@ async def _run_fixall(
                 summary=winner.summary,
                 verdict=winner,
                 passing=passing,
+                others=part.new_others,
             )
         )
         job.report = part.report
     if edits:
         on_progress(job, f"grading the {len(edits)} verified edits as one set")
         job.patch = await asyncio.to_thread(
-            verify_set, engine, req.rel_path, req.text, edits, job.cancel_event
+            verify_set, engine, req.rel_path, req.text, edits, job.cancel_event, job.companions
         )
         for outcome in job.patch.dropped:
             left.append(f"{outcome.edit.label}: dropped, {outcome.why}")
         job.fixed_text = job.patch.text
+        job.fixed_others = dict(job.patch.others)
     kept = {o.edit.id for o in job.patch.kept} if job.patch is not None else set()
     fixed = sum(len(group) for part, group in zip(job.parts, tried, strict=True) if part.id in kept)
     job.state = "done"
@@ -428,7 +470,14 @@ def confirm_job(job: Job, engine: Engine) -> Check | None:
     if content is None:
         job.confirmation = ""
         return None
-    check = engine.confirm_content(job.request.rel_path, current, content, job.cancel_event)
+    check = engine.confirm_content(
+        job.request.rel_path,
+        current,
+        content,
+        job.cancel_event,
+        others=job.new_others,
+        companions=job.companions,
+    )
     if job.cancel_event.is_set():
         return None
     if report is not None and winner is not None and not job.parts:
@@ -491,9 +540,14 @@ async def _run(
     covering = await asyncio.to_thread(
         lambda: tests_for(engine.snapshot.root, req.rel_path, test_files(engine.snapshot.root))
     )
-    messages = _fix_messages(job, covering[:20])
+    read = _reader(engine.workspace, req.open_texts)
+    messages = await asyncio.to_thread(_fix_messages, job, covering[:20], read)
     grading = engine.start(
-        req.rel_path, current=req.text, cancel=job.cancel_event, expected=req.candidates
+        req.rel_path,
+        current=req.text,
+        cancel=job.cancel_event,
+        expected=req.candidates,
+        companions=job.companions,
     )
     job.grading = grading
     job.state = "generating"
@@ -583,7 +637,28 @@ async def _run(
         on_progress(job, job.message)
 
 
-def _fix_messages(job: Job, covering: list[str]) -> list[dict[str, str]]:
+def _reader(root: Path, open_texts: Mapping[str, str]) -> Callable[[str], str | None]:
+    """A workspace file's text by its relative path: the editor's where it is open, else the
+    file's; None for what is not a readable file inside the workspace."""
+    base = root.resolve()
+
+    def read(rel_path: str) -> str | None:
+        if rel_path in open_texts:
+            return open_texts[rel_path]
+        path = (base / rel_path).resolve()
+        if not path.is_relative_to(base) or not path.is_file():
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    return read
+
+
+def _fix_messages(
+    job: Job, covering: list[str], read: Callable[[str], str | None] | None = None
+) -> list[dict[str, str]]:
     """Find what the job changes, set its per-candidate token cap, and build the prompt."""
     req = job.request
     start_line, _, end_line, _ = req.key.range
@@ -603,7 +678,14 @@ def _fix_messages(job: Job, covering: list[str]) -> list[dict[str, str]]:
             covering_tests=covering,
         )
     job.located = locate(req.text, start_line, end_line)
+    if read is not None and req.key.kind == "quickfix" and not req.background:
+        # A background fix is shown inline at the problem: it stays in the region's file.
+        job.related = related_definitions(req.rel_path, req.text, job.located, read)
     job.reply_cap = reply_token_cap(job.located.region, req.max_reply_tokens)
+    if job.related:
+        # Room for a block in another file too.
+        extra = sum(len(r.text) for r in job.related) // 4
+        job.reply_cap = min(req.max_reply_tokens, job.reply_cap + extra)
     return build_region_messages(
         path=req.rel_path,
         source=req.text,
@@ -611,6 +693,7 @@ def _fix_messages(job: Job, covering: list[str]) -> list[dict[str, str]]:
         diagnostics=req.diagnostics,
         kind=req.key.kind,
         covering_tests=covering,
+        related=job.related,
     )
 
 
@@ -706,26 +789,27 @@ def _take(
         )
         return None, False
     try:
-        content = _apply(job, reply.text)
+        content, others = _apply(job, reply.text)
     except (ReplyError, SpliceError) as exc:
         job.invalid.append(f"reply {index}: {exc.reason}")
         return None, False
-    fut = grading.submit(Candidate(f"c{index}", content))
+    fut = grading.submit(Candidate(f"c{index}", content, others))
     if fut is None:
         return None, True
     return asyncio.wrap_future(fut), False
 
 
-def _apply(job: Job, text: str) -> str:
-    """The module with the reply's change; raises ReplyError or SpliceError with the reason."""
+def _apply(job: Job, text: str) -> tuple[str, dict[str, str]]:
+    """The module with the reply's change, and the other files it changes (path -> text);
+    raises ReplyError or SpliceError with the reason."""
     req = job.request
     if job.located is not None:
-        return apply_reply(req.text, job.located.region, text)
+        return apply_across(text, req.rel_path, req.text, job.located, job.related)
     assert job.target is not None
     code = extract_code(text)
     if code is None:
         raise ReplyError("no code found in the reply")
-    return splice(req.text, code, job.target)
+    return splice(req.text, code, job.target), {}
 
 
 async def _disagree(

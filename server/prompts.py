@@ -14,6 +14,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from gauntlet.graders.workspace import module_name
 
 from .regions import Located, region_context, source_lines
+from .related import Related
 
 TargetKind = Literal["function", "class", "module"]
 FixKind = Literal["quickfix", "rewrite", "fixall"]
@@ -155,6 +156,19 @@ Copy the SEARCH lines exactly; never write `...` or `# rest unchanged` in place 
 fix needs a new import, add one block with an empty SEARCH part whose REPLACE part holds only \
 the import lines; they join the module's imports."""
 
+OTHER_FILES_FORMAT = """
+
+To change one of the other files shown, write its path alone on the line before its blocks:
+
+{example}
+<<<<<<< SEARCH
+lines copied exactly from that file
+=======
+the lines that replace them
+>>>>>>> REPLACE
+
+Blocks after no path line, or after the line `{path}`, change `{path}`."""
+
 REWRITE_FORMAT = (
     "Where most of the region changes, you may instead reply with the complete new text of the "
     "region in one fenced ```python block."
@@ -170,9 +184,11 @@ def build_region_messages(
     kind: FixKind,
     covering_tests: Sequence[str],
     instruction: str | None = None,
+    related: Sequence[Related] = (),
 ) -> list[dict[str, str]]:
     """Ask for a fix of one region only, as SEARCH/REPLACE blocks; the prompt holds the region
-    and bounded context (imports, enclosing outlines, used definitions), never the whole file."""
+    and bounded context (imports, enclosing outlines, used definitions), never the whole file.
+    `related` definitions of other files are shown with their path: the fix may change them."""
     region = located.region
     total = len(source_lines(source))
     lines = f"lines {region.start_line + 1}-{region.end_line + 1}"
@@ -181,8 +197,22 @@ def build_region_messages(
     parts.extend(_region_context(source, located))
     title = f"`{region.name}`, {lines}" if region.name else lines
     parts.append(f"The region to change ({title}):\n" + _fenced(region.text))
+    if related:
+        shown = [
+            f"`{r.rel_path}`, lines {r.start_line + 1}-{r.end_line + 1}:\n" + _fenced(r.text)
+            for r in related
+        ]
+        parts.append(
+            "Definitions from other files of the project that the region uses (change one only "
+            "when the fix belongs there, e.g. the callee rather than its caller):\n\n"
+            + "\n\n".join(shown)
+        )
     parts.extend(_request(source, diagnostics, covering_tests, kind, name, instruction))
-    parts.append(EDITS_FORMAT + ("\n\n" + REWRITE_FORMAT if kind == "rewrite" else ""))
+    parts.append(
+        EDITS_FORMAT
+        + ("\n\n" + REWRITE_FORMAT if kind == "rewrite" else "")
+        + (OTHER_FILES_FORMAT.format(example=related[0].rel_path, path=path) if related else "")
+    )
     return _messages(parts)
 
 

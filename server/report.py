@@ -4,6 +4,7 @@ static tools that could not check the job's file, said once per file."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from gauntlet.graders.records import Report, left_out_message
@@ -66,6 +67,11 @@ def warn_job_left_out(ls: GauntletServer, job: Job) -> None:
     """`warn_left_out` for what the job's grading (and each fix-all region's) left out."""
     for report in _reports(job):
         warn_left_out(ls, job.key.uri, report.rel_path, report.left_out)
+
+
+def files_diff(changes: Mapping[str, tuple[str, str]]) -> str:
+    """`unified_diff` of each file (path -> (before, after)), in path order: one patch."""
+    return "".join(unified_diff(p, old, new) for p, (old, new) in sorted(changes.items()))
 
 
 def unified_diff(rel_path: str, before: str, after: str) -> str:
@@ -134,6 +140,8 @@ def candidates_markdown(job: Job) -> str:
                 f"- {name}: {check.status}" + (f": {check.reason}" if check.reason else "")
             )
         diff = unified_diff(req.rel_path, report.current, v.content)
+        for path, text in sorted(v.others.items()):
+            diff += unified_diff(path, report.companions.get(path, ""), text)
         if diff:
             lines += ["", "```diff", diff.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
@@ -155,8 +163,8 @@ def _parts_markdown(job: Job) -> list[str]:
         for o in patch.outcomes:
             result = "kept" if o.kept else f"dropped: {o.why}"
             lines.append(
-                f"| {o.edit.id} | {_cell(o.edit.label)} | {o.changed} | {_cell(o.edit.summary)} "
-                f"| {o.edit.risk:.2f} | {_cell(result)} |"
+                f"| {o.edit.id} | {_cell(o.edit.label + _also(o.edit.others))} | {o.changed} "
+                f"| {_cell(o.edit.summary)} | {o.edit.risk:.2f} | {_cell(result)} |"
             )
         lines.append("")
     lines += [
@@ -178,6 +186,11 @@ def _parts_markdown(job: Job) -> list[str]:
             # Each region's report one heading level down, diffs untouched.
             lines.append("#" + line if line.startswith("#") and not in_code else line)
     return lines
+
+
+def _also(others: Mapping[str, str]) -> str:
+    """" (also changes shop/pricing.py)" for an edit that changes other files; else ""."""
+    return f" (also changes {', '.join(sorted(others))})" if others else ""
 
 
 def candidates_table(job: Job) -> str:
@@ -233,7 +246,7 @@ def patch_set_table(job: Job) -> str:
     for o in patch.outcomes:
         lines.append(
             f"  {o.edit.id[:14]:<14} {'kept' if o.kept else 'dropped':<8} {o.changed:>5} "
-            f"{o.edit.risk:>5.2f}  {' '.join(o.edit.label.split())}"
+            f"{o.edit.risk:>5.2f}  {' '.join(o.edit.label.split())}{_also(o.edit.others)}"
         )
         lines.append(f"  {'':<14} {'':<8} {'':>5} {'':>5}  evidence: {o.edit.summary}")
         if not o.kept:

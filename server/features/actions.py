@@ -4,13 +4,15 @@ their titles, and the gauntlet.showCandidates and gauntlet.retry commands."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
 from gauntlet.server.config import job_request
 from gauntlet.server.diagnostics import diagnostic_info
-from gauntlet.server.edits import document_edit
+from gauntlet.server.edits import document_edit, files_edit
 from gauntlet.server.features.engines import EngineCache
 from gauntlet.server.features.jobs import JobRegistry
 from gauntlet.server.jobs import Job, JobKey, JobKind
@@ -104,8 +106,9 @@ class CodeActions(Feature):
                 request = job_request(
                     ls.settings, key, rel, doc.source, [diagnostic_info(d) for d in diags]
                 )
+                request.open_texts = self._open_texts(root)
                 job = self.jobs.start_job(request, path)
-            action = action_for(job, version)
+            action = action_for(job, version, self.other_files(job), self._versioned())
             if action is None:
                 continue
             if action.edit is None:
@@ -137,7 +140,9 @@ class CodeActions(Feature):
             ls.show(f"gauntlet: still {doing} after {limit:g}s; nothing applied")
             return action
         doc = ls.workspace.text_documents.get(job.key.uri)
-        final = action_for(job, doc.version if doc else None)
+        final = action_for(
+            job, doc.version if doc else None, self.other_files(job), self._versioned()
+        )
         if final is not None and final.edit is not None:
             action.edit = final.edit
             action.title = final.title
@@ -164,27 +169,78 @@ class CodeActions(Feature):
         fresh = self.jobs.retry(job, path)
         return {"job": fresh.id}
 
+    def _open_texts(self, root: Path) -> dict[str, str]:
+        """The editor's text of each open file of the workspace at `root`, by relative path."""
+        out: dict[str, str] = {}
+        for uri, doc in list(self.server.workspace.text_documents.items()):
+            path = uri_to_path(uri)
+            if path is not None and path.suffix == ".py" and path.resolve().is_relative_to(root):
+                out[path.resolve().relative_to(root).as_posix()] = doc.source
+        return out
+
+    def other_files(self, job: Job) -> list[tuple[str, int | None, str, str]] | None:
+        """The other files the job's fix changes, each as (uri, version, old text, new text), the
+        version None where the editor does not have it open; None when one of them is no longer
+        the text the fix was made on (edited since, in the editor or on disk): never offered."""
+        others = job.new_others
+        if not others:
+            return []
+        path = uri_to_path(job.key.uri)
+        if path is None:
+            return None
+        root = self.engines.root_for(path.resolve())
+        current = job.companions
+        out: list[tuple[str, int | None, str, str]] = []
+        for rel, new in sorted(others.items()):
+            file = root / rel
+            uri = file.as_uri()
+            doc = self.server.workspace.text_documents.get(uri)
+            if doc is not None:
+                version, text = doc.version, doc.source
+            else:
+                version = None
+                try:
+                    text = file.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    return None
+            if not file.is_file() or text != current.get(rel):
+                return None
+            out.append((uri, version, text, new))
+        return out
+
+    def _versioned(self) -> bool:
+        """Whether the client takes ``documentChanges`` (versioned edits over several files)."""
+        ws = self.server.client_capabilities.workspace
+        edit = ws.workspace_edit if ws else None
+        return bool(edit and edit.document_changes)
+
     def _resolve_supported(self) -> bool:
         td = self.server.client_capabilities.text_document
         support = td.code_action.resolve_support if td and td.code_action else None
         return bool(support and "edit" in support.properties)
 
 
-def action_for(job: Job, doc_version: int | None) -> types.CodeAction | None:
+def action_for(
+    job: Job,
+    doc_version: int | None,
+    others: Sequence[tuple[str, int | None, str, str]] | None = (),
+    versioned: bool = True,
+) -> types.CodeAction | None:
     """The action offering `job`'s verified edit on the document at `doc_version`, a pending
-    action while the job runs, or None (it failed, or found nothing, or the document moved on)."""
+    action while the job runs, or None (it failed, or found nothing, or the document moved on).
+    `others` are the other files the fix changes (CodeActions.other_files; None: one of them moved
+    on), in the same edit, which the editor applies as one step."""
     kind = KINDS[job.key.kind]
     if job.state == "done":
         if job.new_text is None or job.report is None or doc_version != job.key.version:
             return None
+        if others is None:
+            return None
         winner = job.report.winner
         assert winner is not None
-        return types.CodeAction(
-            title=title_for(job),
-            kind=kind,
-            edit=document_edit(job.key.uri, job.key.version, job.request.text, job.new_text),
-            data={"job": job.id},
-        )
+        main = (job.key.uri, job.key.version, job.request.text, job.new_text)
+        edit = files_edit([main, *others], versioned=versioned) if others else document_edit(*main)
+        return types.CodeAction(title=title_for(job), kind=kind, edit=edit, data={"job": job.id})
     if job.state in ("failed", "cancelled"):
         return None
     return types.CodeAction(title=pending_title(job), kind=kind, data={"job": job.id})
@@ -203,6 +259,9 @@ def title_for(job: Job) -> str:
         job.confirmation, job.confirmation
     )
     suffix = f"; {confirmation}" if confirmation else ""
+    also = sorted(job.new_others)
+    if also:
+        suffix += "; also changes " + ", ".join(p.rsplit("/", 1)[-1] for p in also)
     if job.parts:
         # "Fix 5 of 6 diagnostics (verified as a set, 41/41 tests, risk low; confirmed on ...)"
         return job.title[:-1] + f"{suffix})" if job.title.endswith(")") else job.title + suffix
