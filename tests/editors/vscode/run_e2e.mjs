@@ -4,7 +4,9 @@
 // the menu, apply the entry whose title matches, save, and compare the file on disk. Picking an
 // entry that has no edit yet (a pending job) makes VS Code send codeAction/resolve, which waits.
 // With --lens it asks for nothing: it waits for the code lens of a fix the server prepared in the
-// background and clicks it (or checks that none shows).
+// background and clicks it (or checks that none shows); with --ghost-text as well, it leaves the
+// lens alone, puts the cursor where the fix's inline completion applies and accepts its ghost text
+// with Tab.
 // Every process it starts is stopped by process group and by a /proc scan for its temp dir.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -53,6 +55,14 @@ const USAGE = `usage: GAUNTLET_SERVER_PATH=/abs/gauntlet node run_e2e.mjs --work
                          prepared), screenshot it and click it; then save and compare as usual
   --no-lens-for S        with --lens: fail if such a lens shows within S seconds of the diagnostic;
                          then screenshot, and compare the file (unsaved, untouched) with --expected
+  --ghost-text N         with --lens: the lens only says the fix is ready (it is not clicked); put
+                         the cursor at the end of line N (1-based), watch --ghost-wait seconds for
+                         ghost text, and if none shows run "Trigger Inline Suggestion"
+                         (editor.action.inlineSuggest.trigger); wait for the ghost text, press Tab,
+                         check the editor's text against --expected, save and compare as usual
+  --ghost-wait S         seconds to watch for ghost text after the cursor move (default 5)
+  --expect-ghost TEXT    fail unless the ghost text is exactly TEXT: what shows after the cursor on
+                         its line, then each further line after a newline
   --vsix FILE            extension package (default editor-clients/vscode/gauntlet-lsp.vsix)
   --cache-dir DIR        install.sh's cache dir (default $GAUNTLET_CODE_SERVER_DIR or the default key)
   --timeout S            seconds for each waiting step (default 90)
@@ -85,6 +95,9 @@ const { values: opts } = parseArgs({
     'max-save-seconds': { type: 'string' },
     lens: { type: 'string' },
     'no-lens-for': { type: 'string' },
+    'ghost-text': { type: 'string' },
+    'ghost-wait': { type: 'string', default: '5' },
+    'expect-ghost': { type: 'string' },
     vsix: { type: 'string', default: path.join(REPO, 'editor-clients', 'vscode', 'gauntlet-lsp.vsix') },
     'cache-dir': { type: 'string' },
     timeout: { type: 'string', default: '90' },
@@ -113,6 +126,8 @@ const titlePattern = opts['title-pattern']
 const stepTimeout = Number(opts.timeout) * 1000;
 const lensPattern = opts.lens ? new RegExp(opts.lens) : undefined;
 if (opts['no-lens-for'] && !lensPattern) fail('--no-lens-for needs --lens');
+if (opts['ghost-text'] && !lensPattern) fail('--ghost-text needs --lens (the sign that the fix is ready)');
+if (opts['ghost-text'] && opts['no-lens-for']) fail('--ghost-text and --no-lens-for exclude each other');
 let extraSettings;
 try {
   extraSettings = JSON.parse(opts.settings);
@@ -496,8 +511,121 @@ async function save() {
 
 const DIRTY = '.tabs-container .tab.active.dirty';
 
+const EDITOR = '.editor-instance .monaco-editor';
+
+/** The editor's lines as rendered, in order (Monaco may keep its line nodes out of order). */
+async function editorLines() {
+  return page.locator(`${EDITOR} .view-lines`).first().evaluate((root) =>
+    [...root.querySelectorAll(':scope > .view-line')]
+      .map((line) => ({ top: parseFloat(line.style.top) || 0, text: line.innerText.replaceAll('\u00a0', ' ') }))
+      .sort((a, b) => a.top - b.top)
+      .map((line) => line.text),
+  );
+}
+
+/**
+ * The ghost text on screen, or undefined: its part on the cursor's line (Monaco renders it as
+ * injected text with the class ghost-text-decoration), then, after a newline each, the lines it
+ * adds (a view zone of .suggest-preview-text lines).
+ */
+async function ghostText() {
+  return page.locator(EDITOR).first().evaluate((editor) => {
+    const clean = (text) => text.replaceAll('\u00a0', ' ');
+    const inline = [...editor.querySelectorAll('.view-lines .ghost-text-decoration, .view-lines .ghost-text-decoration-preview')];
+    const byTop = (a, b) => (parseFloat(a.style.top) || 0) - (parseFloat(b.style.top) || 0);
+    const added = [...editor.querySelectorAll('.suggest-preview-text > .view-line')].sort(byTop);
+    if (inline.length === 0 && added.length === 0) return undefined;
+    return [inline.map((part) => clean(part.textContent)).join(''), ...added.map((line) => clean(line.innerText))].join('\n');
+  });
+}
+
+/** Polls for ghost text for up to `ms`; returns it, or undefined if none showed. */
+async function waitForGhostText(ms) {
+  const deadline = Date.now() + ms;
+  do {
+    const text = await ghostText();
+    if (text !== undefined) return text;
+    await sleep(250);
+  } while (Date.now() < deadline);
+  return undefined;
+}
+
+/** The status bar's cursor position, e.g. "Ln 13, Col 26". */
+async function cursorStatus() {
+  return (await page.locator('#status\\.editor\\.selection').first().innerText()).trim();
+}
+
+/**
+ * --ghost-text: once the lens says the fix is ready, the cursor goes to the end of the line where
+ * the inline completion applies; the ghost text is accepted with Tab; saved and compared.
+ */
+async function viaGhostText() {
+  const line = Number(opts['ghost-text']);
+  const lens = await step(`wait for a code lens matching ${lensPattern} (nothing asked; not clicked)`, waitForLens);
+  log(`lens: ${JSON.stringify((await lens.innerText()).trim())}`);
+  const column = fs.readFileSync(target, 'utf8').split('\n')[line - 1].length + 1;
+  await step(`put the cursor at the end of line ${line}`, async () => {
+    await placeCursorOnLine(line);
+    await page.keyboard.press('End');
+    const want = `Ln ${line}, Col ${column}`;
+    const deadline = Date.now() + stepTimeout;
+    let seen = await cursorStatus();
+    while (seen !== want && Date.now() < deadline) {
+      await sleep(100);
+      seen = await cursorStatus();
+    }
+    if (seen !== want) throw new Error(`the cursor is at ${JSON.stringify(seen)}, not ${want}`);
+  });
+  const waitS = Number(opts['ghost-wait']);
+  let shown = await step(`watch ${waitS}s for ghost text after the cursor move`, () => waitForGhostText(waitS * 1000));
+  if (shown !== undefined) {
+    log(`ghost text showed on its own after the cursor move: ${JSON.stringify(shown)}`);
+  } else {
+    log(`no ghost text within ${waitS}s of the cursor move: VS Code asks for inline completions on typing, not on cursor moves`);
+    await step('run Trigger Inline Suggestion (editor.action.inlineSuggest.trigger)', () =>
+      runCommand('Trigger Inline Suggestion', 'editor.action.inlineSuggest.trigger'),
+    );
+    shown = await step('wait for the ghost text', async () => {
+      const text = await waitForGhostText(stepTimeout);
+      if (text === undefined) throw new Error(`no ghost text within ${opts.timeout}s; the editor shows:\n${(await editorLines()).join('\n')}`);
+      return text;
+    });
+  }
+  log(`ghost text: ${JSON.stringify(shown)}`);
+  log(`cursor: ${await cursorStatus()}`);
+  await step('screenshot the ghost text', () => screenshotTo('the ghost text'));
+  if (opts['expect-ghost'] !== undefined && shown !== opts['expect-ghost']) {
+    throw new Error(`the ghost text is ${JSON.stringify(shown)}, not ${JSON.stringify(opts['expect-ghost'])}`);
+  }
+  if (await page.locator(DIRTY).count()) throw new Error('the file was edited before Tab');
+  await step('accept the ghost text (Tab)', async () => {
+    await page.keyboard.press('Tab');
+    await page.locator(DIRTY).waitFor({ state: 'visible', timeout: stepTimeout });
+  });
+  await step("compare the editor's text", async () => {
+    // One rendered line per line of the text: a text ending with a newline ends with an empty line.
+    const want = expected.split('\n');
+    const deadline = Date.now() + stepTimeout;
+    let lines = await editorLines();
+    while (JSON.stringify(lines) !== JSON.stringify(want) && Date.now() < deadline) {
+      await sleep(250);
+      lines = await editorLines();
+    }
+    if (JSON.stringify(lines) !== JSON.stringify(want)) {
+      throw new Error(`the editor shows\n${lines.join('\n')}\n--- instead of ${opts.expected}\n${want.join('\n')}`);
+    }
+    log(`ghost text left: ${JSON.stringify(await ghostText())}; cursor: ${await cursorStatus()}`);
+  });
+  await step('save (Ctrl+S)', save);
+  await step('compare the file on disk', waitForFile);
+}
+
 /** --lens: the background fix's lens, clicked (its command applies the fix); saved and compared. */
 async function viaLens() {
+  if (opts['ghost-text']) {
+    await viaGhostText();
+    return;
+  }
   if (opts['no-lens-for']) {
     const seconds = Number(opts['no-lens-for']);
     await step(`expect no code lens matching ${lensPattern} for ${seconds}s`, async () => {

@@ -1,5 +1,6 @@
 """End to end in a real VS Code: code-server driven by headless Chromium applies a quick fix, or a
-verified fix the server prepared in the background (the `proactive` setting, shown as a code lens).
+verified fix the server prepared in the background (the `proactive` setting, shown as a code lens
+and as ghost text).
 
 The server under test is a parameter (a `Scenario`). The point is `real-server`: the installed
 `gauntlet serve` on a copy of tests/fixtures/calc, its model being tests/openai_stub.py run as a
@@ -369,6 +370,52 @@ PROACTIVE_SCENARIOS = [
 ]
 
 
+# Ghost text: `mean` lacks its last line (mypy: Missing return statement, on the `def` line), and
+# its verified fix only inserts that line, so the server also offers it at the end of the line
+# above, the one form VS Code shows as ghost text.
+MISSING_RETURN = FIXTURES / "real" / "core.missing-return.broken"
+MISSING_RETURN_FIXED = FIXTURES / "real" / "core.missing-return.expected.py"
+
+
+def _inserted_lines(old: Path, new: Path) -> tuple[int, str]:
+    """Where `new` only inserts lines into `old`: the 1-based line after which they go, and the
+    ghost text VS Code shows there (the cursor at that line's end): a newline, then those lines."""
+    a, b = old.read_text().splitlines(), new.read_text().splitlines()
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
+    added = len(b) - len(a)
+    assert added > 0 and a[at:] == b[at + added :], "not an insertion of whole lines"
+    return at, "\n" + "\n".join(b[at : at + added])
+
+
+GHOST_LINE, GHOST_TEXT = _inserted_lines(MISSING_RETURN, MISSING_RETURN_FIXED)
+
+GHOST_SCENARIOS = [
+    Scenario(
+        # Opening the file is all that starts the fix; the lens says it is ready (not clicked). The
+        # cursor goes to the end of the line above the missing one, the ghost text shows the
+        # verified line, Tab inserts exactly it.
+        name="real-server-proactive-ghost",
+        make_server=real_server,
+        workspace=CALC,
+        file="calc/core.py",
+        files={"calc/core.py": MISSING_RETURN},
+        expected=MISSING_RETURN_FIXED,
+        title="",
+        lens=LENS,
+        settings={**PROACTIVE_SETTINGS, "editor.inlineSuggest.enabled": True},
+        stub_script={
+            "replies": [
+                "```python\ndef mean(values: list[float]) -> float:\n    if not values:\n"
+                "        return 0.0\n    total = 0.0\n    for v in values:\n"
+                "        total = total + v\n    return total / len(values)\n```\n"
+            ]
+        },
+        check=check_one_background_request("Missing return statement"),
+        extra_args=("--ghost-text", str(GHOST_LINE), "--expect-ghost", GHOST_TEXT),
+    ),
+]
+
+
 def _timed(
     label: str, cmd: list[str], *, timeout: float, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
@@ -528,13 +575,36 @@ def test_proactive_fix_in_vscode(
 ) -> None:
     """`proactive`: opening a broken file, without asking for anything, shows the lens of a verified
     fix, and clicking it applies exactly that fix. Off: no lens, no model request. No Problems panel
-    here: it would ask for its rows' quick fixes, each a paid job.
+    here: it would ask for its rows' quick fixes, each a paid job. Ghost text: below."""
+    run_in_vscode(scenario, code_server_dir, node, vsix, artifacts, tmp_path)
 
-    No ghost-text scenario: VS Code (1.139) shows an inline completion as ghost text only if, past
-    the text it keeps, it is an insertion on the cursor's line. The server's item replaces whole
-    lines, so only a fix that inserts lines qualifies, and VS Code moves such an insertion to the end
-    of the line above (a line insertion at column 1 becomes a newline plus the text there); the
-    server answers only on the fix's own lines and the diagnostic's, so the two never meet."""
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("scenario", GHOST_SCENARIOS, ids=lambda s: s.name)
+def test_proactive_ghost_text_in_vscode(
+    scenario: Scenario,
+    code_server_dir: Path,
+    node: str,
+    vsix: Path,
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    """`proactive` as ghost text: a fix verified in the background shows as ghost text where it
+    applies, and Tab applies exactly that fix (the editor's text, then the saved file, equal it; the
+    model was asked once, by the background job).
+
+    VS Code (1.139) shows an inline completion as ghost text only when it inserts text on the
+    cursor's line, so the fix here only inserts a line (`mean`'s missing return), which the server
+    also offers as an insertion at the end of the line above; the cursor goes there.
+
+    The ghost text is asked for with "Trigger Inline Suggestion" (from the palette: the command
+    editor.action.inlineSuggest.trigger has no default key binding), run when none shows within 5 s
+    of the cursor move, which so far is always. VS Code asks providers for inline completions when
+    the user types or pastes, after a few commands (Tab, Delete, Insert Line Below/Above, Find Next,
+    Go to Next/Previous Problem, accepting a suggestion) or when asked, never on a cursor move (a
+    click even hides what shows); typing changes the document, and the server offers a fix only on
+    the version it verified. The lens is waited for first (not clicked): the fix is ready before the
+    cursor moves, so the 5 s without ghost text are VS Code's, not the server's."""
     run_in_vscode(scenario, code_server_dir, node, vsix, artifacts, tmp_path)
 
 
@@ -558,6 +628,8 @@ def run_in_vscode(
         "GAUNTLET_CODE_SERVER_DIR": str(code_server_dir),
     }
     shot = "lens" if scenario.lens else "quickfix"
+    if "--ghost-text" in scenario.extra_args:
+        shot = "ghost"
     screenshot = artifacts / f"{scenario.name}-{shot}.png"
     for stale in artifacts.glob(f"{scenario.name}-{shot}*"):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
