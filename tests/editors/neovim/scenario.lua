@@ -369,8 +369,10 @@ return function(cfg)
     if cfg.mode == 'fix' then
       -- Another tool (pyright, say) flags mean's division; :GauntletFix sends the line's
       -- diagnostics with the code action request, as a real setup with two servers would.
+      -- cfg.own_diagnostic: the server's own diagnostic on the line is the one to fix (no other
+      -- tool's is added).
       local ns = vim.api.nvim_create_namespace('fake-pyright')
-      vim.diagnostic.set(ns, bufnr, {
+      vim.diagnostic.set(ns, bufnr, cfg.own_diagnostic and {} or {
         {
           lnum = cfg.target_line,
           col = cfg.target_col,
@@ -429,6 +431,10 @@ return function(cfg)
     vim.api.nvim_set_current_buf(bufnr)
     local w0 = uv.hrtime()
     vim.cmd('write')
+    if cfg.write_all then
+      -- A fix across files leaves the other files' buffers modified, as in any editor: save them.
+      vim.cmd('wall')
+    end
     result.write_ms = math.floor((uv.hrtime() - w0) / 1e6)
     step('written')
     result.modified_after_write = vim.bo[bufnr].modified

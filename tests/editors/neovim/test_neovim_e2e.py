@@ -719,3 +719,39 @@ def test_ready_sessions_leave_no_processes(ready_on: Session, ready_off: Session
     for session in (ready_on, ready_off):
         assert session.result.get("servers_stopped") is True, session.explain()
         assert not session.leftovers, session.leftovers
+
+
+# A fix across files (server/related.py): mypy flags the call in shop/cart.py that passes a rate
+# `with_tax` in shop/pricing.py does not take; the model's blocks change pricing.py, which is not
+# open. Neovim does not announce documentChanges, so the edit comes as `changes` by URI: Neovim
+# loads the other file into a buffer, applies both parts, and `:wall` saves them.
+SHOP = REPO / "tests" / "fixtures" / "shop"
+
+
+def test_a_fix_in_another_file_is_applied_to_that_file_too(nvim: Path, tmp_path: Path) -> None:
+    from tests.test_multifile import CALL_LINE, PRICING, PRICING_FIXED, REPLY_IN_PRICING
+
+    cart = (SHOP / "shop" / "cart.py").read_text()
+    session = run_session(
+        nvim,
+        tmp_path,
+        lambda body: [REPLY_IN_PRICING],
+        mode="fix",
+        expect_status="applied",
+        fixture=SHOP,
+        file="shop/cart.py",
+        settings={"candidates": 2},
+        scenario={
+            "target_line": CALL_LINE,
+            "target_col": 22,
+            "target_end_col": 40,
+            "own_diagnostic": True,
+            "write_all": True,
+        },
+    )
+    assert session.result.get("ok"), session.explain()
+    assert session.disk == cart
+    assert (tmp_path / "shop" / PRICING).read_text() == PRICING_FIXED
+    prompt = session.requests[0]["messages"][-1]["content"]
+    assert 'Too many arguments for "with_tax"' in prompt and "`shop/pricing.py`, lines" in prompt
+    assert session.leftovers == {}
