@@ -60,6 +60,8 @@ from gauntlet.graders.rounds import Round
 from gauntlet.graders.verdicts import withdraw
 from gauntlet.graders.workspace import test_files, tests_for
 from gauntlet.server.adjudicate import settle_split
+from gauntlet.server.completion import Gap, apply_completion, find_gap
+from gauntlet.server.completion import build_messages as build_completion_messages
 from gauntlet.server.diagnostics import finding_diagnostics
 from gauntlet.server.edit_blocks import ReplyError
 from gauntlet.server.prompts import (
@@ -85,7 +87,7 @@ from gauntlet.server.splice import SpliceError, splice
 
 log = logging.getLogger(__name__)
 
-JobKind = Literal["quickfix", "rewrite", "fixall"]
+JobKind = Literal["quickfix", "rewrite", "fixall", "complete"]
 EditFormat = Literal["edits", "definition"]
 """``edits``: the model sees the smallest region holding the range and answers with
 SEARCH/REPLACE blocks (or a re-write of that region); ``definition``: it re-writes the whole
@@ -148,6 +150,8 @@ class Job:
     """What a ``definition`` job asks the model to re-write."""
     located: Located | None = None
     """The region an ``edits`` job asks the model to change, and what encloses it."""
+    gap: Gap | None = None
+    """Where a ``complete`` job inserts: the blank line of an unfinished function."""
     related: list[Related] = field(default_factory=list)
     """Definitions in other files the region uses, shown to the model, which may change them."""
     reply_cap: int = 0
@@ -662,6 +666,13 @@ def _fix_messages(
     """Find what the job changes, set its per-candidate token cap, and build the prompt."""
     req = job.request
     start_line, _, end_line, _ = req.key.range
+    if req.key.kind == "complete":
+        job.gap = find_gap(req.text, start_line)
+        if job.gap is None:
+            raise ValueError(f"line {start_line + 1} is not a blank line of a function's body")
+        job.located = job.gap.located
+        job.reply_cap = reply_token_cap(job.located.region, req.max_reply_tokens)
+        return build_completion_messages(req.rel_path, req.text, job.gap)
     if req.edit_format == "definition":
         job.target = (
             module_target(req.text)
@@ -803,6 +814,8 @@ def _apply(job: Job, text: str) -> tuple[str, dict[str, str]]:
     """The module with the reply's change, and the other files it changes (path -> text);
     raises ReplyError or SpliceError with the reason."""
     req = job.request
+    if job.gap is not None:
+        return apply_completion(req.text, job.gap, text), {}
     if job.located is not None:
         return apply_across(text, req.rel_path, req.text, job.located, job.related)
     assert job.target is not None

@@ -289,6 +289,12 @@ def _tests_request(count: int, subject: str, example: str) -> list[str]:
     ]
 
 
+def region_parts(source: str, located: Located) -> list[str]:
+    """The bounded context of a region, as prompt parts: the module's imports, where the region
+    sits (outline), and the module-level definitions it uses."""
+    return _region_context(source, located)
+
+
 def _region_context(source: str, located: Located) -> list[str]:
     context = region_context(source, located)
     parts = []
