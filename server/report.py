@@ -189,7 +189,7 @@ def _parts_markdown(job: Job) -> list[str]:
 
 
 def _also(others: Mapping[str, str]) -> str:
-    """" (also changes shop/pricing.py)" for an edit that changes other files; else ""."""
+    """What the table adds for an edit that changes other files, e.g. "(also changes x.py)"."""
     return f" (also changes {', '.join(sorted(others))})" if others else ""
 
 
