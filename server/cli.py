@@ -1,4 +1,4 @@
-"""The `gauntlet` command line: serve, select, fix, demo, doctor."""
+"""The `gauntlet` command line: serve, select, fix, sweep, demo, doctor."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ EXIT_GRACE_S = 3.0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gauntlet.server import doctor, fix_cmd, select_cmd
+    from gauntlet.server import doctor, fix_cmd, select_cmd, sweep
 
     parser = argparse.ArgumentParser(
         prog="gauntlet", description="Verified model edits for Python."
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     select_cmd.add_parser(sub)
     fix_cmd.add_parser(sub)
+    sweep.add_parser(sub)
     doctor.add_parser(sub)
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")

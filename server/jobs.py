@@ -131,6 +131,9 @@ class JobRequest:
     """When the two best behaviour groups are split (the untrusted tests cannot tell them apart),
     ask the model once for inputs that separate them and to judge their outputs
     (server/adjudicate.py)."""
+    other_files: bool = True
+    """Whether a quick fix is shown the definitions its region imports from other workspace files
+    and may change them (server/related.py); a sweep keeps each file's fixes to that file."""
     open_texts: Mapping[str, str] = field(default_factory=dict)
     """The editor's text of the workspace's open files (path -> text): a fix that changes another
     file starts from what the user sees there; other files are read from the workspace."""
@@ -411,7 +414,7 @@ async def _run_fixall(
         edits.append(
             Edit(
                 id=part.id,
-                label=f"{where}: {_short_label(group)}",
+                label=f"{where}: {short_label(group)}",
                 text=part.new_text,
                 rank=(-fixed, -winner.score, winner.risk, number),
                 risk=winner.risk,
@@ -448,7 +451,7 @@ async def _run_fixall(
     on_progress(job, job.message)
 
 
-def _short_label(group: Sequence[DiagnosticInfo]) -> str:
+def short_label(group: Sequence[DiagnosticInfo]) -> str:
     first = group[0]
     text = " ".join(first.message.split())
     text = text if len(text) <= 60 else text[:59] + "…"
@@ -545,7 +548,7 @@ async def _run(
         lambda: tests_for(engine.snapshot.root, req.rel_path, test_files(engine.snapshot.root))
     )
     read = _reader(engine.workspace, req.open_texts)
-    messages = await asyncio.to_thread(_fix_messages, job, covering[:20], read)
+    messages = await asyncio.to_thread(fix_messages, job, covering[:20], read)
     grading = engine.start(
         req.rel_path,
         current=req.text,
@@ -660,7 +663,7 @@ def _reader(root: Path, open_texts: Mapping[str, str]) -> Callable[[str], str | 
     return read
 
 
-def _fix_messages(
+def fix_messages(
     job: Job, covering: list[str], read: Callable[[str], str | None] | None = None
 ) -> list[dict[str, str]]:
     """Find what the job changes, set its per-candidate token cap, and build the prompt."""
@@ -689,7 +692,7 @@ def _fix_messages(
             covering_tests=covering,
         )
     job.located = locate(req.text, start_line, end_line)
-    if read is not None and req.key.kind == "quickfix" and not req.background:
+    if read is not None and req.key.kind == "quickfix" and req.other_files and not req.background:
         # A background fix is shown inline at the problem: it stays in the region's file.
         job.related = related_definitions(req.rel_path, req.text, job.located, read)
     job.reply_cap = reply_token_cap(job.located.region, req.max_reply_tokens)

@@ -218,6 +218,7 @@ def test_command_flags_that_mirror_settings_defer_to_the_project_and_the_schema(
             "model",
         },
         "select": {"interpreter"},
+        "sweep": {"candidates", "tests", "baseUrl", "model", "interpreter"},
     }
     # The demo has no such flags: its values are its sample project's [tool.gauntlet], checked
     # like any project's, and it sends only the cassette as the editor's value.
