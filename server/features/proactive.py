@@ -3,7 +3,16 @@
 With the `proactive` setting on, the server prepares verified fixes before the user asks:
 
 - `onDiagnostic`: once the diagnostics feature has found the findings of an open document, and the
-  document has then been still for `DEBOUNCE_S` (a didChange cancels the pending start);
+  document has then been still for `DEBOUNCE_S` (a didChange cancels the pending start). Findings
+  are found on open, on save, and while the user types: each didChange asks for the findings of
+  the new text once the document has been still for `DEBOUNCE_S` (`changed`, and
+  server/features/diagnostics.py); those start at once, the document having been still since
+  the change, and only for regions holding a new diagnostic: one that no background job on the
+  document has settled (ended done or failed, not cancelled, with it among its diagnostics). A
+  diagnostic is known by its tool, code, message and the text of its line, so lines moving above
+  it do not make it new; typing elsewhere does not pay again, at each pause, for the module's
+  other findings (a save still starts every region, as on open). Closing the document forgets
+  what was settled.
 - `onSave`: once it has found them after a didSave.
 
 It starts one quick fix per region holding diagnostics, through the same `JobRegistry.start_job`
@@ -54,10 +63,18 @@ from gauntlet.server.regions import locate
 log = logging.getLogger(__name__)
 
 DEBOUNCE_S = 1.0
-"""How long a document must be still after its diagnostics are found before background fixes for
-them start (proactive onDiagnostic)."""
+"""How long a document must be still before background fixes for its diagnostics start (after its
+findings on open or save; since the last change for the findings found while typing), and, with
+proactive onDiagnostic, before the findings of a changed text are computed."""
+SETTLED_KEPT = 512
+"""Settled diagnostics remembered per open document, at most (the oldest are let go)."""
 APPLY_FIX = "gauntlet.applyFix"
 LENS_MARK = "✓ verified fix ready"
+
+
+DiagnosticId = tuple[str, str, str, str]
+"""A diagnostic as background fixes know it: (source, code, message, the text of its first line,
+stripped)."""
 
 
 @dataclass
@@ -93,6 +110,14 @@ class ProactiveFixes(Feature):
         """Documents saved whose next findings start background fixes (onSave)."""
         self._said_spent = False
         """The user was told the background budget is spent (said once, until a job starts)."""
+        self._changed_at: dict[str, float] = {}
+        """Document URI -> when it last changed (loop time; onDiagnostic waits from there)."""
+        self._settled: dict[str, dict[DiagnosticId, None]] = {}
+        """Document URI -> the diagnostics a background job on it ended on (done or failed), in
+        the order they were settled (findings found while typing start no job for a region
+        holding only these)."""
+        self._asking: dict[str, tuple[str, list[DiagnosticId]]] = {}
+        """Running background job id -> its document URI and the diagnostics it was asked to fix."""
 
     def register(self) -> None:
         ls = self.server
@@ -108,8 +133,11 @@ class ProactiveFixes(Feature):
 
     # -- what the other features tell this one -----------------------------------------------
 
-    def found(self, uri: str, version: int, diagnostics: list[types.Diagnostic]) -> None:
-        """The diagnostics feature found `diagnostics` on the open document `uri` at `version`."""
+    def found(
+        self, uri: str, version: int, diagnostics: list[types.Diagnostic], typing: bool
+    ) -> None:
+        """The diagnostics feature found `diagnostics` on the open document `uri` at `version`
+        (`typing`: by a run a didChange asked for, not an open or a save)."""
         mode = self.server.settings.proactive
         if mode == "off":
             return
@@ -120,14 +148,26 @@ class ProactiveFixes(Feature):
         self._forget(uri)
         if not diagnostics:
             return
-        task = asyncio.get_running_loop().create_task(self._when_still(uri, version, diagnostics))
+        loop = asyncio.get_running_loop()
+        typing = typing and mode == "onDiagnostic" and uri in self._changed_at
+        wait = DEBOUNCE_S
+        if typing:
+            wait = max(0.0, self._changed_at[uri] + DEBOUNCE_S - loop.time())
+        task = loop.create_task(self._when_still(uri, version, diagnostics, wait, typing))
         self._waiting[uri] = task
 
     def changed(self, uri: str) -> None:
         """The document changed: what was waiting or queued for its old text is dropped (its
-        running jobs are cancelled by `JobRegistry.cancel_stale`)."""
+        running jobs are cancelled by `JobRegistry.cancel_stale`). With onDiagnostic, the new
+        text's findings are asked for once the document has been still for DEBOUNCE_S."""
         self._forget(uri)
         self._armed.discard(uri)
+        if (
+            self.server.settings.proactive == "onDiagnostic"
+            and uri in self.server.workspace.text_documents
+        ):
+            self._changed_at[uri] = asyncio.get_running_loop().time()
+            self.diagnostics.schedule(uri, after_s=DEBOUNCE_S)
 
     def saved(self, uri: str) -> None:
         if self.server.settings.proactive == "onSave":
@@ -136,11 +176,21 @@ class ProactiveFixes(Feature):
     def closed(self, uri: str) -> None:
         self._forget(uri)
         self._armed.discard(uri)
+        self._changed_at.pop(uri, None)
+        self._settled.pop(uri, None)
         self.server.positions.pop(uri, None)
 
     def job_finished(self, job: Job) -> None:
         if not job.request.background:
             return
+        uri, asked = self._asking.pop(job.id, (job.key.uri, []))
+        if job.state != "cancelled" and uri in self.server.workspace.text_documents:
+            settled = self._settled.setdefault(uri, {})
+            for ident in asked:
+                settled.pop(ident, None)
+                settled[ident] = None
+            while len(settled) > SETTLED_KEPT:
+                del settled[next(iter(settled))]
         self._pump()
         if job.state == "done" and job.new_text is not None:
             self._refresh_lenses()
@@ -154,16 +204,30 @@ class ProactiveFixes(Feature):
     # -- starting background jobs ------------------------------------------------------------
 
     async def _when_still(
-        self, uri: str, version: int, diagnostics: list[types.Diagnostic]
+        self,
+        uri: str,
+        version: int,
+        diagnostics: list[types.Diagnostic],
+        wait: float,
+        typing: bool = False,
     ) -> None:
-        await asyncio.sleep(DEBOUNCE_S)
+        await asyncio.sleep(wait)
         if self._waiting.get(uri) is asyncio.current_task():
             del self._waiting[uri]
         doc = self.server.workspace.text_documents.get(uri)
-        if doc is None or (doc.version or 0) != version or self.server.settings.proactive == "off":
+        mode = self.server.settings.proactive
+        if doc is None or (doc.version or 0) != version or mode == "off":
             return
-        self._queue[uri] = _Queued(version, _by_region(doc.source, diagnostics))
-        self._pump()
+        groups = _by_region(doc.source, diagnostics)
+        if typing:
+            settled = self._settled.get(uri, {})
+            lines = _lines(doc.source)
+            groups = [
+                group for group in groups if any(_identity(d, lines) not in settled for d in group)
+            ]
+        if groups:
+            self._queue[uri] = _Queued(version, groups)
+            self._pump()
 
     def _running(self) -> int:
         return sum(
@@ -215,7 +279,9 @@ class ProactiveFixes(Feature):
             request = dataclasses.replace(
                 request, max_tokens=min(request.max_tokens, share), background=True
             )
-            self.jobs.start_job(request, path)
+            job = self.jobs.start_job(request, path)
+            lines = _lines(text)
+            self._asking[job.id] = (uri, [_identity(d, lines) for d in group])
             self._said_spent = False
             running += 1
 
@@ -380,6 +446,7 @@ class ProactiveFixes(Feature):
             task.cancel()
         self._waiting.clear()
         self._queue.clear()
+        self._asking.clear()
 
 
 def lens_title(job: Job) -> str:
@@ -411,6 +478,18 @@ def _by_region(text: str, diagnostics: list[types.Diagnostic]) -> list[list[type
         region = locate(text, d.range.start.line, d.range.end.line).region
         groups.setdefault((region.start_line, region.end_line), []).append(d)
     return [groups[key] for key in sorted(groups)]
+
+
+def _lines(text: str) -> list[str]:
+    """The document's lines as LSP counts them (split at \\n, \\r\\n and \\r only)."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def _identity(d: types.Diagnostic, lines: list[str]) -> DiagnosticId:
+    """The diagnostic apart from where it is: tool, code, message and the text of its line."""
+    line = d.range.start.line
+    text = lines[line].strip() if 0 <= line < len(lines) else ""
+    return (d.source or "", str(d.code or ""), d.message, text)
 
 
 def _distance(group: list[types.Diagnostic], line: int) -> int:
