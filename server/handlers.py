@@ -4,6 +4,7 @@ own handlers (the features are in server/features/)."""
 from __future__ import annotations
 
 from gauntlet.server.features.actions import CodeActions
+from gauntlet.server.features.completions import Completions
 from gauntlet.server.features.diagnostics import DiagnosticsPublisher
 from gauntlet.server.features.documents import DocumentEvents
 from gauntlet.server.features.engines import EngineCache
@@ -26,11 +27,13 @@ def create_server(settings: Settings | None = None) -> GauntletServer:
     jobs = JobRegistry(server, engines)
     diagnostics = DiagnosticsPublisher(server, engines)
     proactive = ProactiveFixes(server, engines, jobs, diagnostics)
+    proactive.completions = Completions(server, engines, jobs)
     for feature in (
         engines,
         jobs,
         diagnostics,
         proactive,
+        proactive.completions,
         Lifecycle(server, engines),
         DocumentEvents(server, engines, diagnostics, jobs, proactive),
         CodeActions(server, engines, jobs),

@@ -52,6 +52,7 @@ from lsprotocol import types
 from gauntlet.server.config import job_request
 from gauntlet.server.diagnostics import diagnostic_info
 from gauntlet.server.edits import document_edit, span_edit, utf16_len
+from gauntlet.server.features.completions import Completions
 from gauntlet.server.features.diagnostics import DiagnosticsPublisher
 from gauntlet.server.features.engines import EngineCache
 from gauntlet.server.features.jobs import JobRegistry
@@ -103,6 +104,9 @@ class ProactiveFixes(Feature):
         self.engines = engines
         self.jobs = jobs
         self.diagnostics = diagnostics
+        self.completions: Completions | None = None
+        """Continuations of unfinished functions on an invoked inline completion (handlers.py
+        sets it)."""
         self._waiting: dict[str, asyncio.Task[None]] = {}
         """Document URI -> its debounced start (onDiagnostic), cancelled by a change."""
         self._queue: dict[str, _Queued] = {}
@@ -380,20 +384,26 @@ class ProactiveFixes(Feature):
         ]
         return sorted(found, key=lambda j: j.started, reverse=True)
 
-    def inline_completion(
+    async def inline_completion(
         self, params: types.InlineCompletionParams
     ) -> list[types.InlineCompletionItem]:
         """The verified fix whose lines hold the position, as one item replacing exactly the
-        lines it changes; nothing otherwise. Never starts a job."""
+        lines it changes. Without one, an invoked request (the user's inline-suggest key) on a
+        blank line of an unfinished function asks for its continuation (server/features/
+        completions.py); an automatic request never starts a job."""
         uri = params.text_document.uri
         if uri in self.server.workspace.text_documents:
             self.server.positions[uri] = params.position
         line = params.position.line
         for job in self.ready(uri):
             assert job.new_text is not None
+            if job.new_others:
+                continue  # a fix across files is not one document's inline text
             item = inline_item(job.request.text, job.new_text, job.key.range, line)
             if item is not None:
                 return [item]
+        if self.completions is not None:
+            return await self.completions.complete(params)
         return []
 
     def code_lens(self, params: types.CodeLensParams) -> list[types.CodeLens]:
