@@ -6,19 +6,37 @@ What it does:
               downloaded once by name and sha256-checked; a mismatch stops the run), unpacked into
               a scratch workspace; its tests run with realproj's interpreter (a venv of the bench's
               own with pytest; realproj.py says why the project's .venv cannot run them).
-  plants      one finding in each of the first --plants top-level functions of toolz's modules
-              (tests, curried and sandbox left out), kinds in turn where the function allows:
-              F841 (an unused local `unused_N = N` as its first statement: behaviour unchanged),
-              F821 (a parameter misspelt on its return line: the tests that run it fail), and per
-              module at most one F401 (an unused stdlib import after its imports, a module-level
-              window region, when F401 is behind the others). Every plant must be reported by the graders
-              (the sweep's --dry-run plan); one that is not stops the run. The sweep runs with
-              --select F841,F821,F401, so toolz's own findings of those codes (if any) are jobs
-              too: the model leaves those alone and they are counted apart.
-  model       tests/openai_stub.py on loopback. It finds the plant by the file and region the
-              prompt names and answers its fix as one SEARCH/REPLACE block of whole lines, the
-              plant undone; 2 candidates (the same fix twice: one grading, a free vote). A region
-              with no plant gets prose (no usable reply: left).
+  plants      findings of 11 kinds planted in toolz's modules itertoolz, functoolz, dicttoolz,
+              recipes, utils and _signatures (tests, curried and sandbox left out), each reported
+              by ruff at one line and undone by changing that line back (or removing it):
+                per module (its window region, after its imports)
+                  F401    an unused stdlib import
+                  F811    a used import made again (`  # imported again`)
+                per top-level function or method of a top-level class, up to 3 of different
+                kinds, each the kind planted least so far that the function takes, on lines
+                apart:
+                  F841    an unused local `unused_N = N` as its first statement
+                  F821    a parameter misspelt on its return line (the tests that run it fail)
+                  E722    the last handler of a try made bare (`except:`)
+                  SIM201  `a != b` written `not a == b`
+                  SIM202  `a == b` written `not a != b`
+                  F541    a plain string literal made an f-string without placeholders
+                  B009    `x.attr` written `getattr(x, "attr")`
+                  UP025   a string literal given a `u` prefix
+                  RUF100  `  # noqa: E501` after a one-line statement (E501 is not on)
+              All but F821 and E722 keep the behaviour. A planted line is nowhere else in its
+              file (the model finds a plant by it). --plants N stops at N, spread over the modules
+              in turn; by default every plant toolz takes (352). Every plant must be reported by
+              the graders at its line with its code (the sweep's --dry-run plan): one that is not
+              is taken out (its lines back as they were), counted as skipped, and the plan made
+              again. The sweep runs with --select of these 11 codes, so toolz's own findings of
+              them (F401 re-exports in its __init__ files) are jobs too: the model leaves those
+              alone and they are counted apart.
+  model       tests/openai_stub.py on loopback. It finds the plants by the file and region the
+              prompt names (planted lines that are whole lines of the region to change) and
+              answers one SEARCH/REPLACE block of whole lines per plant, each undone; 2
+              candidates (the same fix twice: one grading, a free vote). A region with no plant
+              gets prose (no usable reply: left).
   runs        `gauntlet sweep` as a user runs it (a subprocess, --candidates 2 --tests 0, the set
               confirmed on every covering test), on fresh copies of the planted workspace:
                 local      --workers local: one Engine in the sweep's process, 2 files at a time
@@ -34,14 +52,17 @@ What it does:
 Figures per run: exit code, diagnostics fixed and left (planted, and toolz's own), files equal to
 the expected (the original module: every plant undone, nothing else changed), conflicts found
 (edits dropped from a set), tokens, wall time and its parts (starting the graders, planning,
-generating and grading, closing), grading seconds per job; then whether the reports are identical
-(per file and job: state, evidence, the fixed text), the per-job overhead Ray adds over one
-process, and an estimate on paper of 5,000 diagnostics on 8 machines from the measured per-job
-cost. On these 2 shared cores Ray cannot be faster: what is shown is what it costs.
+generating and grading, closing), grading seconds per graded job (the files' grading time over the
+jobs of the files graded: toolz's own findings, never answered, are never graded); then whether the
+reports are identical (per file and job: state, evidence, the fixed text), the per-job overhead Ray
+adds over one process, and an estimate on paper of 5,000 diagnostics on 8 machines from the
+measured per-job cost. On these 2 shared cores Ray cannot be faster: what is shown is what it
+costs.
 
-Usage: python bench/sweep.py [--plants N] [--cluster] [--keep DIR] [--json OUT] [--cache DIR]
-  --plants N   planted findings (default 40; toolz has about 110 functions that take one)
-  --quick      12 plants, local and ray only
+Usage: python bench/sweep.py [--plants N] [--quick] [--cluster] [--keep DIR] [--json OUT]
+                             [--cache DIR]
+  --plants N   planted findings (default: every one toolz takes, 352)
+  --quick      40 plants, local and ray only (about 2 minutes)
 Exit 1 when a run's results differ from the local run's, or a file is not the expected one.
 """
 
@@ -49,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import json
 import os
 import re
@@ -58,7 +80,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+import tokenize
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +102,20 @@ MODULES = (
     "toolz/utils.py",
     "toolz/_signatures.py",
 )
-CODES = ("F841", "F821", "F401")
+LINE_KINDS = ("E722", "SIM201", "SIM202", "F541", "B009", "UP025", "RUF100")
+"""Kinds planted by changing one expression (or an except clause) on a line of a function."""
+KINDS = ("F841", "F821", *LINE_KINDS)
+"""Kinds planted in functions, in the order a tie between them is broken."""
+CODES = (*KINDS, "F401", "F811")
+"""Every kind planted: the sweep's --select."""
+PER_FUNCTION = 5
+"""Plants in one function at most."""
+MIN_KINDS = 3
+"""Plants go only in functions that take this many kinds or more: fewer regions (jobs) for the
+same plants, which keeps the run's time down."""
+BEHAVIOUR = ("F821", "E722")
+"""The kinds that change what the code does."""
+QUICK_PLANTS = 40
 SPARE_MODULES = ("textwrap", "colorsys", "sched", "wave", "codeop")
 """Imported, never used, by an F401 plant: the first the module does not use already."""
 CANDIDATES = 2
@@ -106,7 +142,8 @@ class Plant:
     new: tuple[str, ...]
     """The planted lines that replace them."""
 
-    def reply(self) -> str:
+    def block(self) -> str:
+        """The SEARCH/REPLACE block that undoes it."""
         return (
             "<<<<<<< SEARCH\n"
             + "".join(self.new)
@@ -116,102 +153,295 @@ class Plant:
         )
 
 
-def _candidates(tree: ast.Module) -> list[ast.FunctionDef]:
-    return [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.body]
+Edit = tuple[int, int, list[str], str, str]
+"""(first line, end line (0-based, end excluded; equal for an insertion), the planted lines, the
+code, the function)."""
+
+
+def _docstring(body: list[ast.stmt]) -> bool:
+    first = body[0]
+    return (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
+
+
+def _functions(tree: ast.Module) -> list[ast.FunctionDef]:
+    """Top-level functions and the methods of top-level classes, in file order."""
+    found: list[ast.FunctionDef] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.body:
+            found.append(node)
+        elif isinstance(node, ast.ClassDef):
+            found += [n for n in node.body if isinstance(n, ast.FunctionDef) and n.body]
+    return found
+
+
+def _parents(fn: ast.AST) -> dict[int, ast.AST]:
+    out: dict[int, ast.AST] = {}
+    for node in ast.walk(fn):
+        for child in ast.iter_child_nodes(node):
+            out[id(child)] = node
+    return out
+
+
+def _inside(node: ast.AST, parents: dict[int, ast.AST], kinds: tuple[type, ...]) -> bool:
+    up = parents.get(id(node))
+    while up is not None:
+        if isinstance(up, kinds):
+            return True
+        up = parents.get(id(up))
+    return False
+
+
+def _one_string(segment: str) -> bool:
+    """Whether `segment` is one plain string literal: no prefix, no implicit concatenation."""
+    if not segment or segment[0] not in "'\"":
+        return False
+    try:
+        tokens = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(segment).readline)
+            if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER)
+        ]
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return len(tokens) == 1 and tokens[0].type == tokenize.STRING
+
+
+ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant)
+"""Operands a negated comparison can take without parentheses."""
+
+
+def _line_options(
+    fn: ast.FunctionDef, lines: list[str], names: set[str], docstring: ast.AST | None
+) -> dict[str, list[tuple[int, str]]]:
+    """Single-line plants in `fn`, by code: (0-based line, the planted line), in line order.
+    Each changes one expression of the line and nothing else; all but E722 keep the behaviour."""
+    parents = _parents(fn)
+    options: dict[str, list[tuple[int, str]]] = {code: [] for code in LINE_KINDS}
+
+    def replaced(node: ast.expr, new: str) -> tuple[int, str] | None:
+        if node.lineno != node.end_lineno or node.end_col_offset is None:
+            return None
+        raw = lines[node.lineno - 1].encode()
+        planted = raw[: node.col_offset] + new.encode() + raw[node.end_col_offset :]
+        return node.lineno - 1, planted.decode()
+
+    def segment(node: ast.AST) -> str:
+        return ast.get_source_segment("".join(lines), node) or ""
+
+    for node in ast.walk(fn):
+        if _inside(node, parents, (ast.JoinedStr,)) or node is docstring:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = segment(node)
+            if _one_string(text) and node.lineno == node.end_lineno:
+                if "{" not in text and "}" not in text:
+                    got = replaced(node, "f" + text)
+                    if got:
+                        options["F541"].append(got)
+                got = replaced(node, "u" + text)
+                if got:
+                    options["UP025"].append(got)
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Load)
+            and isinstance(node.value, ast.Name)
+            and not (node.attr.startswith("__") and not node.attr.endswith("__"))
+            and "getattr" not in names
+        ):
+            got = replaced(node, f'getattr({node.value.id}, "{node.attr}")')
+            if got:
+                options["B009"].append(got)
+        elif (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.Eq | ast.NotEq)
+            and isinstance(node.left, ATOMS)
+            and isinstance(node.comparators[0], ATOMS)
+            and not isinstance(parents.get(id(node)), ast.UnaryOp)
+            and fn.name not in ("__eq__", "__ne__")
+        ):
+            left, right = segment(node.left), segment(node.comparators[0])
+            if isinstance(node.ops[0], ast.NotEq):
+                got = replaced(node, f"not {left} == {right}")
+                if got:
+                    options["SIM201"].append(got)
+            else:
+                got = replaced(node, f"not {left} != {right}")
+                if got:
+                    options["SIM202"].append(got)
+        elif (
+            isinstance(node, ast.stmt)
+            and not hasattr(node, "body")
+            and node.lineno == node.end_lineno
+            and node.end_col_offset is not None
+        ):
+            # RUF100: a noqa for a rule that is not on, after a one-line statement alone on
+            # its line (never in a string).
+            line = lines[node.lineno - 1]
+            if "#" not in line and len(line.rstrip().encode()) == node.end_col_offset:
+                options["RUF100"].append((node.lineno - 1, line.rstrip() + "  # noqa: E501\n"))
+        if (
+            isinstance(node, ast.ExceptHandler)
+            and node.type is not None
+            and node.name is None
+            and getattr(parents.get(id(node)), "handlers", [None])[-1] is node
+        ):
+            # E722: the last handler of its try, catching everything now.
+            line = lines[node.lineno - 1]
+            match = re.fullmatch(r"(\s*)except\s+[^:#]+:\s*\n", line)
+            if match:
+                options["E722"].append((node.lineno - 1, f"{match[1]}except:\n"))
+    for code in options:
+        options[code].sort()
+    return options
+
+
+def _function_options(
+    fn: ast.FunctionDef, lines: list[str], names: set[str], n: int
+) -> dict[str, list[Edit]]:
+    """The plants `fn` takes, by kind, in line order."""
+    body = fn.body
+    docstring = body[0] if _docstring(body) else None
+    out: dict[str, list[Edit]] = {}
+    first = body[1] if docstring is not None and len(body) > 1 else body[0]
+    if (docstring is None or len(body) > 1) and first.lineno > fn.lineno:
+        # F841: an unused local as the first statement (behaviour unchanged).
+        at = first.lineno - 1
+        indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+        out["F841"] = [(at, at, [f"{indent}unused_{n} = {n}\n"], "F841", fn.name)]
+    params = [a.arg for a in fn.args.args if a.arg not in ("self", "cls")]
+    for node in ast.walk(fn):
+        if (
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and node.lineno == node.end_lineno
+        ):
+            line = lines[node.lineno - 1]
+            for p in params:
+                wrong = p + p[-1]
+                if wrong in names or len(re.findall(rf"\b{re.escape(p)}\b", line)) != 1:
+                    continue
+                # F821: a parameter misspelt on its return line (the tests that run it fail).
+                new = re.sub(rf"\b{re.escape(p)}\b", wrong, line)
+                out["F821"] = [(node.lineno - 1, node.lineno, [new], "F821", fn.name)]
+                break
+            if "F821" in out:
+                break
+    for code, found in _line_options(fn, lines, names, docstring).items():
+        if found:
+            out[code] = [(at, at + 1, [new], code, fn.name) for at, new in found]
+    return out
 
 
 def plant_module(
-    rel: str, text: str, counts: dict[str, int], limit: int
+    rel: str, text: str, counts: dict[str, int], limit: int, early: frozenset[int] = frozenset()
 ) -> tuple[str, list[Plant]]:
-    """Up to `limit` plants in `rel`, one per top-level function, each of the kind planted least
-    so far (`counts`, updated); the planted text."""
+    """Up to `limit` plants in `rel`: per module one F401 and one F811 (the module's window), per
+    function or method that takes MIN_KINDS kinds or more up to PER_FUNCTION of different kinds,
+    each the kind planted least so far (`counts`, updated), on lines apart; the planted text.
+    Functions whose first line is in `early` run while the package is imported or its tests
+    collected: they get no plant that changes behaviour (F821, E722), which would break every
+    test at collection and leave nothing to verify with."""
     lines = text.splitlines(keepends=True)
     tree = ast.parse(text)
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-        a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args
-    }
-    edits: list[tuple[int, int, list[str], str, str]] = []  # (start0, end0, new lines, code, fn)
+    names = (
+        {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        | {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args}
+        | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    )
+    edits: list[Edit] = []
+    taken: set[int] = set()
+    known = set(lines)
+
+    def fresh(new: list[str]) -> bool:
+        # The planted lines must be nowhere else in the file: the model finds a plant by them.
+        return not any(line in known for line in new)
+
     imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    spare = next((m for m in SPARE_MODULES if m not in names and m not in text), None)
-    if (
-        imports
-        and spare is not None
-        and limit > 0
-        and counts.get("F401", 0) < min(counts.get("F841", 0), counts.get("F821", 0))
-    ):
-        # One unused import per module, after its last top-level import (the module's window).
+    if imports and limit > 0:
         at = max(n.end_lineno or n.lineno for n in imports)
-        edits.append((at, at, [f"import {spare}\n"], "F401", ""))
-        counts["F401"] = counts.get("F401", 0) + 1
-    for fn in _candidates(tree):
+        spare = next((m for m in SPARE_MODULES if m not in names and m not in text), None)
+        if spare is not None:
+            # F401: an unused stdlib import after the module's imports.
+            edits.append((at, at, [f"import {spare}\n"], "F401", ""))
+            known.add(f"import {spare}\n")
+        again = next(
+            (
+                n
+                for n in imports
+                if n.lineno == n.end_lineno
+                and all(a.asname is None for a in n.names)
+                and len(n.names) == 1
+                and n.names[0].name.split(".")[0] in names
+                and n.col_offset == 0
+            ),
+            None,
+        )
+        if again is not None and len(edits) < limit:
+            # F811: a used name imported again after the imports (redefined before any use).
+            twice = lines[again.lineno - 1].rstrip() + "  # imported again\n"
+            edits.append((at, at, [twice], "F811", ""))
+            known.add(twice)
+        for e in edits:
+            counts[e[3]] = counts.get(e[3], 0) + 1
+    for fn in _functions(tree):
         if len(edits) >= limit:
             break
-        params = [a.arg for a in fn.args.args if a.arg not in ("self", "cls")]
-        options: dict[str, tuple[int, int, list[str]] | None] = {
-            "F841": None,
-            "F821": None,
-            "F401": None,
-        }
-        body = fn.body
-        first = (
-            body[1]
-            if (
-                isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-                and len(body) > 1
+        n = len(edits) + sum(counts.values())
+        options = _function_options(fn, lines, names, n)
+        starts = {fn.lineno, *(d.lineno for d in fn.decorator_list)}
+        if starts & early:
+            options = {c: o for c, o in options.items() if c not in BEHAVIOUR}
+        if len(options) < MIN_KINDS:
+            continue
+        chosen = 0
+        for code in sorted(options, key=lambda c: (counts.get(c, 0), KINDS.index(c))):
+            if chosen >= PER_FUNCTION or len(edits) >= limit:
+                break
+            # The first of the kind on lines no other plant changes (an insertion changes
+            # none: it goes before its line).
+            edit = next(
+                (e for e in options[code] if not set(range(e[0], e[1])) & taken and fresh(e[2])),
+                None,
             )
-            else body[0]
-        )
-        if (not isinstance(body[0], ast.Expr) or len(body) > 1) and first.lineno > fn.lineno:
-            at = first.lineno - 1
-            indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-            n = len(edits) + sum(counts.values())
-            options["F841"] = (at, at, [f"{indent}unused_{n} = {n}\n"])
-        for node in ast.walk(fn):
-            if (
-                isinstance(node, ast.Return)
-                and node.value is not None
-                and node.lineno == node.end_lineno
-            ):
-                line = lines[node.lineno - 1]
-                for p in params:
-                    wrong = p + p[-1]
-                    if wrong in names or len(re.findall(rf"\b{re.escape(p)}\b", line)) != 1:
-                        continue
-                    options["F821"] = (
-                        node.lineno - 1,
-                        node.lineno,
-                        [re.sub(rf"\b{re.escape(p)}\b", wrong, line)],
-                    )
-                    break
-                if options["F821"]:
-                    break
-        # The kind planted least so far among those the function takes (ties in CODES order).
-        available = [code for code in ("F841", "F821") if options[code] is not None]
-        if available:
-            code = min(available, key=lambda c: (counts.get(c, 0), CODES.index(c)))
-            chosen = options[code]
-            assert chosen is not None
-            edits.append((chosen[0], chosen[1], chosen[2], code, fn.name))
+            if edit is None:
+                continue
+            taken.update(range(edit[0], edit[1]))
+            known.update(edit[2])
+            edits.append(edit)
             counts[code] = counts.get(code, 0) + 1
-    # Apply bottom-up, then number the lines in the planted text.
+            chosen += 1
+    # Apply bottom-up (at one line: insertions before the line's change, in their order), then
+    # number the planted lines.
     out = list(lines)
-    for s0, e0, new, _, _ in sorted(edits, key=lambda e: e[0], reverse=True):
+    order = sorted(range(len(edits)), key=lambda i: (edits[i][0], edits[i][1] > edits[i][0], i))
+    for i in reversed(order):
+        s0, e0, new, _, _ = edits[i]
         out[s0:e0] = new
     plants = []
     shift = 0
-    for s0, e0, new, code, fn_name in sorted(edits, key=lambda e: e[0]):
+    for i in order:
+        s0, e0, new, code, fn_name = edits[i]
         plants.append(Plant(rel, fn_name, code, s0 + shift + 1, tuple(lines[s0:e0]), tuple(new)))
         shift += len(new) - (e0 - s0)
     return "".join(out), plants
 
 
-def plant(project: Path, count: int) -> tuple[dict[str, str], dict[str, str], list[Plant]]:
+def plant(
+    project: Path, count: int, early: set[tuple[str, int]] | None = None
+) -> tuple[dict[str, str], dict[str, str], list[Plant]]:
     """Originals and planted texts of the modules that got plants, and the plants: spread over
-    the modules in turn, as far as each has functions that take one."""
+    the modules in turn, as far as each has room. `early`: (module, first line) of the functions
+    that run at import or collection (`import_time`)."""
     texts = {rel: (project / rel).read_text() for rel in MODULES}
-    room = {rel: len(plant_module(rel, text, {}, 10_000)[1]) for rel, text in texts.items()}
+    first = {rel: frozenset(line for r, line in early or () if r == rel) for rel in MODULES}
+    room = {
+        rel: len(plant_module(rel, text, {}, 10_000, first[rel])[1]) for rel, text in texts.items()
+    }
     quota = dict.fromkeys(MODULES, 0)
     while sum(quota.values()) < count and any(quota[r] < room[r] for r in MODULES):
         for rel in MODULES:
@@ -223,18 +453,102 @@ def plant(project: Path, count: int) -> tuple[dict[str, str], dict[str, str], li
     counts: dict[str, int] = {}
     for rel in MODULES:
         if quota[rel]:
-            new, got = plant_module(rel, texts[rel], counts, quota[rel])
+            new, got = plant_module(rel, texts[rel], counts, quota[rel], first[rel])
             originals[rel], planted[rel] = texts[rel], new
             plants += got
     return originals, planted, plants
+
+
+_PROFILE = r"""
+import json, os, sys, threading
+
+import pytest
+
+root = os.getcwd() + os.sep
+seen = set()
+
+
+def profile(frame, event, arg):
+    if event == "call" and frame.f_code.co_filename.startswith(root):
+        seen.add((frame.f_code.co_filename[len(root):], frame.f_code.co_firstlineno))
+
+
+sys.setprofile(profile)
+threading.setprofile(profile)
+code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider"])
+sys.setprofile(None)
+sys.stderr.write(json.dumps({"exit": int(code), "seen": sorted(seen)}) + "\n")
+"""
+"""pytest collecting the project's tests (which imports the package) under a profiler: every
+function of the project that ran, as (path, first line of its code: its first decorator's, or
+its def's)."""
+
+
+def import_time(project: Path, python: Path) -> set[tuple[str, int]]:
+    """The functions of `project` that run while its tests are collected."""
+    done = subprocess.run(
+        [str(python), "-c", _PROFILE], cwd=project, capture_output=True, text=True, check=False
+    )
+    last = done.stderr.strip().splitlines()[-1:] or ["{}"]
+    try:
+        data = json.loads(last[0])
+    except ValueError:
+        data = {}
+    if data.get("exit") != 0:
+        sys.exit(f"bench/sweep: the tests of {project} cannot be collected:\n{done.stdout[-2000:]}")
+    return {(str(rel), int(line)) for rel, line in data["seen"]}
+
+
+def collects(project: Path, python: Path) -> str:
+    """Empty when the project's tests are collected without error; else pytest's output."""
+    done = subprocess.run(
+        [str(python), "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "" if done.returncode == 0 else (done.stdout + done.stderr)[-3000:]
+
+
+def without(
+    originals: dict[str, str], plants: list[Plant], dropped: list[Plant]
+) -> tuple[dict[str, str], list[Plant]]:
+    """The planted texts and plants once `dropped` are taken out (their lines back as they
+    were): each module planted again from its original with the plants it keeps."""
+    gone = set(dropped)
+    planted: dict[str, str] = {}
+    kept: list[Plant] = []
+    for rel, text in originals.items():
+        lines = text.splitlines(keepends=True)
+        # Back to original coordinates: each plant's start in the original text.
+        starts = []
+        shift = 0
+        for p in sorted((p for p in plants if p.rel == rel), key=lambda p: p.line):
+            starts.append((p, p.line - 1 - shift))
+            shift += len(p.new) - len(p.old)
+        out = list(lines)
+        for p, s0 in reversed(sorted(starts, key=lambda x: x[1])):
+            if p in gone:
+                continue
+            out[s0 : s0 + len(p.old)] = list(p.new)
+        planted[rel] = "".join(out)
+        shift = 0
+        for p, s0 in sorted(starts, key=lambda x: x[1]):
+            if p in gone:
+                continue
+            kept.append(replace(p, line=s0 + shift + 1))
+            shift += len(p.new) - len(p.old)
+    return planted, kept
 
 
 # -- the model -----------------------------------------------------------------------------------
 
 
 class Model:
-    """Answers a region's plant: the plant of the prompt's file whose planted lines are in the
-    region to change (never in the context around it: an import shows in every prompt)."""
+    """Answers a region's plants: those of the prompt's file whose planted lines are lines of the
+    region to change (never of the context around it: an import shows in every prompt), one
+    SEARCH/REPLACE block each."""
 
     def __init__(self, plants: list[Plant]) -> None:
         self.plants = plants
@@ -244,20 +558,60 @@ class Model:
     def __call__(self, body: dict[str, Any]) -> list[str]:
         prompt = str(body["messages"][-1]["content"])
         path, region = FILE.search(prompt), REGION.search(prompt)
-        found = None
+        found: list[Plant] = []
         if path is not None and region is not None:
-            found = next(
-                (p for p in self.plants if p.rel == path[1] and "".join(p.new) in region[1]),
-                None,
-            )
-        if found is None:
+            shown = region[1].splitlines(keepends=True)
+            found = [p for p in self.plants if p.rel == path[1] and _holds(shown, p.new)]
+        if not found:
             self.unplanted += 1
             return ["I would leave this region as it is: nothing here looks planted."]
         self.answered += 1
-        return [found.reply()]
+        return ["".join(p.block() for p in found)]
+
+
+def _holds(lines: list[str], part: tuple[str, ...]) -> bool:
+    """Whether `part` is a run of whole lines of `lines`."""
+    return any(tuple(lines[i : i + len(part)]) == part for i in range(len(lines) - len(part) + 1))
 
 
 # -- runs ----------------------------------------------------------------------------------------
+
+
+def dry_run(workspace: Path, out: Path, base_url: str, python: Path) -> dict[str, Any] | None:
+    """The sweep's plan of the planted workspace (--dry-run --json): its jobs and diagnostics."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gauntlet.server.cli",
+            "sweep",
+            str(workspace / "toolz"),
+            "--out",
+            str(out),
+            "--select",
+            ",".join(CODES),
+            "--dry-run",
+            "--json",
+            "--candidates",
+            str(CANDIDATES),
+            "--tests",
+            "0",
+            "--base-url",
+            base_url,
+            "--model",
+            "stub-model",
+            "--interpreter",
+            str(python),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        say(done.stderr[-3000:])
+        return None
+    plan: dict[str, Any] = json.loads(done.stdout)
+    return plan
 
 
 @dataclass
@@ -409,27 +763,29 @@ def _free_port() -> int:
 
 def figures(run: Run, originals: dict[str, str], plants: list[Plant]) -> dict[str, Any]:
     r = run.report
-    planted_lines = {(p.rel, p.line) for p in plants}
+    planted = {(p.rel, p.line, p.code) for p in plants}
     fixed_planted = left_planted = fixed_other = left_other = 0
     equal = 0
     dropped = 0
     grade_s = 0.0
+    graded_jobs = 0
     for f in r["files"]:
-        grade_s += float(f.get("grade_s") or 0.0)
+        if f.get("grade_s") is not None:
+            grade_s += float(f["grade_s"])
+            graded_jobs += len(f.get("jobs", []))
         if f.get("fixed_text") is not None and originals.get(f["file"]) == f["fixed_text"]:
             equal += 1
         for job in f.get("jobs", []):
             dropped += job["state"] == "dropped"
-            planted_job = any(
-                (f["file"], d["line"] + 1) in planted_lines for d in job["diagnostics"]
-            )
-            n = len(job["diagnostics"])
-            if job["state"] == "fixed":
-                fixed_planted += n if planted_job else 0
-                fixed_other += 0 if planted_job else n
-            else:
-                left_planted += n if planted_job else 0
-                left_other += 0 if planted_job else n
+            # Counted per diagnostic: a plant, or one of toolz's own.
+            for d in job["diagnostics"]:
+                mine = (f["file"], d["line"] + 1, d["code"]) in planted
+                if job["state"] == "fixed":
+                    fixed_planted += mine
+                    fixed_other += not mine
+                else:
+                    left_planted += mine
+                    left_other += not mine
     jobs = r["summary"]["jobs"]["total"]
     return {
         "exit": run.code,
@@ -445,15 +801,16 @@ def figures(run: Run, originals: dict[str, str], plants: list[Plant]) -> dict[st
         "conflicts": dropped,
         "tokens": r["summary"]["tokens"],
         "jobs": jobs,
+        "graded_jobs": graded_jobs,
         "grade_s_sum": round(grade_s, 2),
-        "grade_s_per_job": round(grade_s / jobs, 3) if jobs else None,
+        "grade_s_per_job": round(grade_s / graded_jobs, 3) if graded_jobs else None,
         "graders": r["workers"].get("graders"),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--plants", type=int, default=40)
+    parser.add_argument("--plants", type=int, default=None)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cluster", action="store_true")
     parser.add_argument("--cache", type=Path, default=realproj.DEFAULT_CACHE)
@@ -461,7 +818,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    count = 12 if args.quick else args.plants
+    count = QUICK_PLANTS if args.quick else (args.plants or 10_000)
 
     sdist = realproj.fetch(LIB, args.cache)
     python = realproj.bench_python(args.cache, args.interpreter)
@@ -472,9 +829,13 @@ def main(argv: list[str] | None = None) -> int:
         scratch = args.keep
     try:
         pristine = realproj.unpack(sdist, LIB, scratch / "src")
-        originals, planted, plants = plant(pristine, count)
+        originals, planted, plants = plant(pristine, count, import_time(pristine, python))
         for rel, text in planted.items():
             (pristine / rel).write_text(text)
+        broken = collects(pristine, python)
+        if broken:
+            say(f"the planted tests cannot be collected (nothing would be verified):\n{broken}")
+            return 1
         kinds = {code: sum(1 for p in plants if p.code == code) for code in CODES}
         say(
             f"toolz {LIB.version}: {len(plants)} plants in {len(planted)} modules "
@@ -483,53 +844,37 @@ def main(argv: list[str] | None = None) -> int:
         model = Model(plants)
         results: dict[str, Run] = {}
         with OpenAIStub(model) as stub:
-            # The plan first: every plant must be a finding the sweep would fix.
-            plan_out = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "gauntlet.server.cli",
-                    "sweep",
-                    str(pristine / "toolz"),
-                    "--out",
-                    str(scratch / "plan"),
-                    "--select",
-                    ",".join(CODES),
-                    "--dry-run",
-                    "--json",
-                    "--candidates",
-                    str(CANDIDATES),
-                    "--tests",
-                    "0",
-                    "--base-url",
-                    stub.base_url,
-                    "--model",
-                    "stub-model",
-                    "--interpreter",
-                    str(python),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if plan_out.returncode != 0:
-                say(plan_out.stderr[-3000:])
-                return 1
-            plan = json.loads(plan_out.stdout)
-            found = {
-                (job["file"], d["line"] + 1, d["code"])
-                for job in plan["jobs"]
-                for d in job["diagnostics"]
-            }
-            missing = [p for p in plants if (p.rel, p.line, p.code) not in found]
-            if missing:
+            # The plan first: every plant must be a finding the sweep would fix. One that is
+            # not is taken out (its lines back as they were) and counted, and the plan made
+            # again on what is left.
+            skipped: list[Plant] = []
+            for attempt in range(3):
+                plan = dry_run(pristine, scratch / f"plan-{attempt}", stub.base_url, python)
+                if plan is None:
+                    return 1
+                found = {
+                    (job["file"], d["line"] + 1, d["code"])
+                    for job in plan["jobs"]
+                    for d in job["diagnostics"]
+                }
+                missing = [p for p in plants if (p.rel, p.line, p.code) not in found]
+                if not missing:
+                    break
                 for p in missing[:10]:
-                    say(f"  not reported: {p.rel}:{p.line} {p.code} in {p.function}")
-                say(f"{len(missing)} plants are not reported by the graders: stop")
+                    say(f"  not reported, skipped: {p.rel}:{p.line} {p.code} in {p.function}")
+                skipped += missing
+                planted, plants = without(originals, plants, missing)
+                for rel, text in planted.items():
+                    (pristine / rel).write_text(text)
+                model.plants = plants
+            else:
+                say(f"plants still not reported after 3 plans: {len(missing)}; stop")
                 return 1
+            kinds = {code: sum(1 for p in plants if p.code == code) for code in CODES}
             say(
                 f"plan: {plan['estimate']['jobs']} jobs over {plan['estimate']['diagnostics']} "
-                f"diagnostics ({plan['estimate']['diagnostics'] - len(plants)} of toolz's own)"
+                f"diagnostics: {len(plants)} plants ({len(skipped)} skipped: not reported), "
+                f"{plan['estimate']['diagnostics'] - len(plants)} of toolz's own"
             )
             runs = [
                 ("local", ["--workers", "local"]),
@@ -608,7 +953,7 @@ def main(argv: list[str] | None = None) -> int:
             same = normalized(run.report["files"]) == normalized(base.report["files"])
             ok = ok and same and table[name]["files_equal"] == table[name]["files"]
             if name != "local":
-                jobs = max(1, table[name]["jobs"])
+                jobs = max(1, table[name]["graded_jobs"])
                 over = (run.wall_s - base.wall_s) / jobs
                 fixed_over = (
                     run.report["timings"].get("start_s", 0)
@@ -641,7 +986,12 @@ def main(argv: list[str] | None = None) -> int:
             f"({ray_start:.0f} s here); generation is the lane's (a batch: up to its 24 h window)"
         )
         if args.json:
-            args.json.write_text(json.dumps({"plants": len(plants), "runs": table}, indent=2))
+            args.json.write_text(
+                json.dumps(
+                    {"plants": len(plants), "skipped": len(skipped), "kinds": kinds, "runs": table},
+                    indent=2,
+                )
+            )
         return 0 if ok else 1
     finally:
         if not args.keep:

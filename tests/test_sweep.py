@@ -336,6 +336,48 @@ def test_a_broken_endpoint_ends_with_a_clear_report_and_loses_no_finished_result
     assert "answered 500" in page
 
 
+HANG_TWICE = (
+    "<<<<<<< SEARCH\n    return y * 2\n=======\n    while True:\n        pass\n>>>>>>> REPLACE\n"
+)
+"""`twice` fixed for ruff and mypy (no undefined name left, and a function that never returns
+satisfies its annotation) by a body that loops forever: only running it shows it wrong."""
+
+
+def test_a_candidate_that_hangs_is_cut_by_its_test_limit_and_the_rest_is_fixed(
+    tmp_path: Path,
+) -> None:
+    ws = repository(tmp_path)
+    out = tmp_path / "out"
+    routes = [{"match": "in `twice`", "replies": [HANG_TWICE]}, *ROUTES]
+    t0 = time.monotonic()
+    with OpenAIStub(route_replies(routes)) as stub:
+        proc = sweep(ws, out, stub.base_url, "--workers", "local", "--json")
+    took = time.monotonic() - t0
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # some left
+    # The candidate's test run is cut by the limit the sweep's graders set from the time the same
+    # test took on the saved file (a few seconds of CPU here), not by this test's own timeout.
+    assert took < 50, took
+    summary = json.loads(proc.stdout)
+    assert (summary["diagnostics"], summary["fixed"], summary["left"]) == (10, 7, 3)
+    data = report(out)
+    core = next(f for f in data["files"] if f["file"] == "calc/core.py")
+    assert (core["fixed"], core["left"]) == (7, 0)  # the other file, fixed as usual
+    extra = next(f for f in data["files"] if f["file"] == "calc/extra.py")
+    (twice,) = extra["jobs"]
+    assert twice["state"] == "left" and extra["fixed_text"] is None
+    assert "timed out" in twice["why"], twice["why"]
+    (rejected, *duplicates) = twice["rejected"]
+    assert rejected["check"] == "tests" and rejected["status"] == "fail"
+    assert rejected["reason"].startswith("tests timed out"), rejected
+    assert all(d.get("duplicate_of") == rejected["candidate"] for d in duplicates)
+    assert "timed out" in (out / "report.html").read_text()
+    patch = (out / "sweep.patch").read_text()
+    assert "while True" not in patch and "+    return a + b\n" in patch
+    # Finished: journaled (both files' results), so a rerun grades nothing again.
+    files = Journal(out, write=False).files.values()
+    assert sorted(f["file"] for f in files) == ["calc/core.py", "calc/extra.py"]
+
+
 def test_the_batch_lane_uploads_one_file_polls_and_grades_its_output(tmp_path: Path) -> None:
     ws = repository(tmp_path)
     out = tmp_path / "out"
@@ -543,6 +585,149 @@ def test_a_sweep_on_ray_killed_outright_leaves_no_ray_process(
                 proc.kill()
     # Ray's reaper and the sweep's watchdog (its agents) stop what the sweep started.
     assert gone(ray_tmp, 30) == []
+
+
+def grader_actors(marker: Path) -> list[int]:
+    """The live grading actors of the Ray instance under `marker`: Ray names an actor's worker
+    process after its class (``ray::GraderActor``)."""
+    pids = []
+    for found in ray_processes(marker):
+        pid, shown = found.split(": ", 1)
+        if shown.startswith("ray::GraderActor"):
+            pids.append(int(pid))
+    return pids
+
+
+def test_a_grading_worker_killed_mid_sweep_is_made_again_and_no_result_is_lost(
+    tmp_path: Path, ray_tmp: Path
+) -> None:
+    ws = repository(tmp_path)
+    env = {**os.environ, "RAY_TMPDIR": str(ray_tmp)}
+    env.pop("RAY_ADDRESS", None)
+    release = threading.Event()
+
+    def slow_twice(body: dict[str, Any]) -> list[str]:
+        if "in `twice`" in str(body["messages"][-1]["content"]):
+            release.wait(60)  # calc/extra.py waits for its reply while the worker is killed
+        return route_replies(ROUTES)(body)
+
+    out = tmp_path / "out"
+    with OpenAIStub(slow_twice) as stub:
+        proc = subprocess.Popen(
+            sweep_argv(ws, out, stub.base_url, "--workers", "ray", "--concurrency", "1"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            # calc/core.py graded and journaled; calc/extra.py's reply held back.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not Journal(out, write=False).files:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.1)
+            (before,) = Journal(out, write=False).files.values()
+            assert before["file"] == "calc/core.py"
+            (actor,) = grader_actors(ray_tmp)
+            os.kill(actor, signal.SIGKILL)  # the grading worker dies, its warm engine with it
+            deadline = time.monotonic() + 30
+            while actor in grader_actors(ray_tmp) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert actor not in grader_actors(ray_tmp)
+            release.set()  # calc/extra.py now goes to the dead worker
+            stdout, stderr = proc.communicate(timeout=180)
+        finally:
+            release.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, stdout + stderr  # finished, everything fixed
+    data = report(out)
+    assert (data["summary"]["fixed"], data["summary"]["left"]) == (10, 0)
+    # The report says what happened: which worker died, during which file, and that another
+    # was made (one actor again at the end, a new process).
+    workers = data["workers"]
+    assert workers["restarts"] == 1 and workers["graders"] == 1
+    (lost,) = workers["lost"]
+    assert lost["pid"] == actor and lost["while"] == "grading calc/extra.py", lost
+    assert "Actor" in lost["error"], lost
+    assert f"(pid {actor}) died while grading calc/extra.py" in stdout
+    assert f"(pid {actor}) died while grading calc/extra.py" in (out / "report.html").read_text()
+    # Nothing finished was lost: calc/core.py's result is the one journaled before the kill,
+    # and both files' results are journaled now.
+    core = next(f for f in data["files"] if f["file"] == "calc/core.py")
+    kept = before["result"]
+    assert core["fixed_text"] == kept["fixed_text"] and core["set"] == kept["set"]
+    assert [(j["id"], j["state"], j["evidence"]) for j in core["jobs"]] == [
+        (j["id"], j["state"], j["evidence"]) for j in kept["jobs"]
+    ]
+    journaled = Journal(out, write=False).files.values()
+    assert sorted(f["file"] for f in journaled) == ["calc/core.py", "calc/extra.py"]
+    git(ws, "apply", "--check", str(out / "sweep.patch"))
+    assert gone(ray_tmp, 20) == []
+
+
+FAULTY_GRADER = """
+import sys
+
+from gauntlet.server.cli import main
+from gauntlet.server.sweep.grader import FileGrader
+
+grade_file = FileGrader.grade_file
+
+
+async def faulty(self, payload):
+    if payload["rel"] == "calc/extra.py":
+        raise RuntimeError("the grader broke on calc/extra.py")
+    return await grade_file(self, payload)
+
+
+FileGrader.grade_file = faulty
+sys.exit(main(sys.argv[1:]))
+"""
+"""The sweep's command line with a grader that raises on calc/extra.py (in the sweep's process:
+--workers local)."""
+
+
+def test_a_grader_that_fails_on_one_file_leaves_it_with_the_reason_and_fixes_the_rest(
+    tmp_path: Path,
+) -> None:
+    ws = repository(tmp_path)
+    out = tmp_path / "out"
+    driver = tmp_path / "faulty.py"
+    driver.write_text(FAULTY_GRADER)
+    argv = sweep_argv(ws, out, "", "--workers", "local", "--json")
+    with OpenAIStub(route_replies(ROUTES)) as stub:
+        argv[argv.index("--base-url") + 1] = stub.base_url
+        proc = subprocess.run(
+            [sys.executable, str(driver), *argv[len(GAUNTLET) :]],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["fixed"], summary["left"]) == (7, 3)
+    data = report(out)
+    extra = next(f for f in data["files"] if f["file"] == "calc/extra.py")
+    why = "grading failed: RuntimeError: the grader broke on calc/extra.py"
+    assert extra["error"] == why and extra["fixed_text"] is None
+    assert [(j["state"], j["why"]) for j in extra["jobs"]] == [("left", why)]
+    core = next(f for f in data["files"] if f["file"] == "calc/core.py")
+    assert (core["fixed"], core["left"]) == (7, 0)
+    assert why in (out / "report.html").read_text()
+    # calc/core.py's result and every reply are journaled; calc/extra.py's failed grading is not,
+    # so the same command again grades it (and only it), asking the model nothing.
+    journal = Journal(out, write=False)
+    assert [f["file"] for f in journal.files.values()] == ["calc/core.py"]
+    assert len(journal.jobs) == 4
+    with OpenAIStub(route_replies(ROUTES)) as stub:
+        again = sweep(ws, out, stub.base_url, "--workers", "local", "--json")
+        assert stub.requests == []
+    assert again.returncode == 0, again.stdout + again.stderr
+    summary = json.loads(again.stdout)
+    assert (summary["fixed"], summary["left"], summary["jobs"]["files_from_journal"]) == (10, 0, 1)
 
 
 # -- bad input, and the parts -------------------------------------------------------------------

@@ -49,7 +49,7 @@ from gauntlet.server.sweep.lanes import (
     Generated,
     InteractiveLane,
 )
-from gauntlet.server.sweep.output import git_diff, write_outputs
+from gauntlet.server.sweep.output import git_diff, lost_line, write_outputs
 from gauntlet.server.sweep.plan import (
     Archive,
     Estimate,
@@ -854,6 +854,8 @@ class Sweep:
             + (f", {jobs['not_asked']} not asked" if jobs["not_asked"] else "")
             + f"); {s['tokens']} tokens, cost {s['cost']:.4f}"
         ]
+        for lost in report["workers"].get("lost") or []:
+            lines.append(f"  {lost_line(lost)}")
         for f in report["files"]:
             if not f.get("jobs") and not f.get("tool_errors"):
                 continue

@@ -267,6 +267,49 @@ def _evidence(part: Job) -> dict[str, Any]:
     return out
 
 
+def _rejected(part: Job) -> list[dict[str, Any]]:
+    """The region's candidates that were graded and not verified, each with the first check
+    that stopped it and why (``tests``: ``tests timed out (CPU time limit exceeded)`` for one that
+    hangs), a duplicate with the candidate it repeats, an unchanged one said so."""
+    report = part.report
+    out: list[dict[str, Any]] = []
+    for v in report.verdicts if report is not None else []:
+        if v.verified:
+            continue
+        entry: dict[str, Any] = {"candidate": v.id}
+        if v.unchanged:
+            entry["reason"] = "it changes nothing"
+        failing = next(
+            (
+                (name, check)
+                for name, check in ordered(v.checks)
+                if check.gate and check.status in ("fail", "error")
+            ),
+            None,
+        )
+        if failing is not None:
+            name, check = failing
+            entry.update(check=name, status=check.status, reason=" ".join(check.reason.split()))
+        if v.duplicate_of:
+            entry["duplicate_of"] = v.duplicate_of
+        out.append(entry)
+    return out[:8]
+
+
+def _why_left(part: Job, rejected: list[dict[str, Any]]) -> str:
+    """Why a region was left: the job's message, and the distinct reasons its candidates were
+    rejected for (the message alone counts them: "0/2 candidates passed the tests")."""
+    why = (part.message or part.state).removeprefix("gauntlet: ")
+    reasons = list(
+        dict.fromkeys(
+            f"{r['check']}: {r['reason']}" for r in rejected if r.get("reason") and r.get("check")
+        )
+    )
+    if reasons:
+        why += " (" + "; ".join(reasons[:2]) + ")"
+    return why
+
+
 def _result(
     rel: str,
     parts: list[Job],
@@ -280,6 +323,7 @@ def _result(
     jobs = []
     for part, spec in zip(parts, specs, strict=True):
         outcome = outcomes.get(part.id)
+        rejected = _rejected(part)
         if outcome is not None and outcome.kept and fixed_text is not None:
             state, why = "fixed", ""
         elif outcome is not None and outcome.kept:
@@ -289,7 +333,7 @@ def _result(
             state, why = "dropped", outcome.why
         else:
             state = "left"
-            why = (part.message or part.state).removeprefix("gauntlet: ")
+            why = _why_left(part, rejected)
         jobs.append(
             {
                 "id": part.id,
@@ -302,6 +346,7 @@ def _result(
                 "conflict_with": outcome.conflict_with if outcome is not None else None,
                 "changed": outcome.changed if outcome is not None else 0,
                 "evidence": _evidence(part),
+                "rejected": rejected,
                 "replies": {"received": part.received, "asked": part.asked},
                 "invalid": part.invalid[:8],
                 "failures": list(dict.fromkeys(part.failures))[:4],

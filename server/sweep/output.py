@@ -109,6 +109,15 @@ def _diff_html(diff: str) -> str:
     return "<pre>" + "\n".join(rows) + "</pre>"
 
 
+def lost_line(lost: dict[str, Any]) -> str:
+    """What the report says of a grading worker that died (`RayPool.describe`'s ``lost``)."""
+    return (
+        f"grading worker {lost.get('worker')} (pid {lost.get('pid')}) died while "
+        f"{lost.get('while')} ({lost.get('error')}); another was made on its node and given "
+        "the file again"
+    )
+
+
 def render_html(report: dict[str, Any], diffs: dict[str, str]) -> str:
     """A page a reviewer reads: the totals, then per file what was fixed and what was left, each
     edit's evidence and risk, the conflicts found, and the diff."""
@@ -134,6 +143,10 @@ def render_html(report: dict[str, Any], diffs: dict[str, str]) -> str:
         + ("; <b>interrupted</b>" if report.get("interrupted") else "")
         + ("; applied to the working tree" if report.get("applied") else "")
         + "</p>",
+        *(
+            f"<p class=left>{_e(lost_line(lost))}</p>"
+            for lost in report.get("workers", {}).get("lost") or []
+        ),
     ]
     body: list[str] = []
     for f in report.get("files", []):
@@ -210,6 +223,7 @@ __all__ = [
     "REPORT_HTML",
     "REPORT_JSON",
     "git_diff",
+    "lost_line",
     "render_html",
     "write_outputs",
 ]

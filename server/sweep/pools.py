@@ -236,6 +236,9 @@ class RayPool:
         self._strategy: Any = None
         self._nodes: list[str] = []
         self._restarts = 0
+        self._lost: list[dict[str, Any]] = []
+        """Each grading worker that died: which, on which node, during which file, and why (the
+        report's ``workers.lost``)."""
         self._watchdog: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
@@ -290,23 +293,23 @@ class RayPool:
             scheduling_strategy=self._strategy(node_id, soft=False),
         ).remote(self._ref, self.snapshot.digest, self.interpreter)
 
-    async def _call(self, method: str, *args: Any) -> dict[str, Any]:
+    async def _call(self, method: str, rel: str, *args: Any) -> dict[str, Any]:
         async with self._ready:
             while min(self._load) >= self.per_actor:
                 await self._ready.wait()
             index = min(range(len(self._actors)), key=lambda i: (self._load[i], i))
             self._load[index] += 1
         try:
-            return await self._on(index, method, *args)
+            return await self._on(index, method, rel, *args)
         finally:
             async with self._ready:
                 self._load[index] -= 1
                 self._ready.notify_all()
 
-    async def _on(self, index: int, method: str, *args: Any) -> dict[str, Any]:
-        """The call on actor `index`; when the actor died (its process killed, its node lost),
-        a new one is made on the same node from the snapshot object and the call is made again,
-        once."""
+    async def _on(self, index: int, method: str, rel: str, *args: Any) -> dict[str, Any]:
+        """The call on actor `index` about file `rel`; when the actor died (its process killed,
+        its node lost), a new one is made on the same node from the snapshot object and the call
+        is made again, once. Each death is kept for the report (`describe`)."""
         from ray.exceptions import RayActorError
 
         actor = self._actors[index]
@@ -314,18 +317,32 @@ class RayPool:
             result: dict[str, Any] = await getattr(actor, method).remote(*args)
             return result
         except RayActorError as exc:
-            log.warning("grading worker %d died (%s); starting another", index, exc)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            why = f"{type(exc).__name__}: {first[:300]}"
+            log.warning("grading worker %d died (%s); starting another", index, why)
             if self._actors[index] is actor:
                 self._restarts += 1
-                self._actors[index] = self._make(self._nodes[index], self._restarts)
+                self._lost.append(
+                    {
+                        "worker": index,
+                        "node": self._nodes[index],
+                        "pid": self._where[index].get("pid") if index < len(self._where) else None,
+                        "while": f"{'grading' if method == 'grade_file' else 'checking'} {rel}",
+                        "error": why,
+                    }
+                )
+                again = self._make(self._nodes[index], self._restarts)
+                self._actors[index] = again
+                with contextlib.suppress(Exception):
+                    self._where[index] = await again.where.remote()
             result = await getattr(self._actors[index], method).remote(*args)
             return result
 
     async def findings(self, rel: str, text: str) -> dict[str, Any]:
-        return await self._call("findings", rel, text)
+        return await self._call("findings", rel, rel, text)
 
     async def grade(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._call("grade_file", payload)
+        return await self._call("grade_file", str(payload["rel"]), payload)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -334,6 +351,7 @@ class RayPool:
             "nodes": [w.get("node") for w in self._where],
             "address": self.address or os.environ.get("RAY_ADDRESS") or "local",
             "restarts": self._restarts,
+            "lost": list(self._lost),
         }
 
     async def close(self) -> None:
