@@ -25,6 +25,10 @@ _LOCK = threading.Lock()
 GATE_SEVERITIES = frozenset({"MEDIUM", "HIGH"})
 
 
+SCAN_ATTEMPTS = 3
+"""Scans of one text before an "exception while scanning file" is taken as bandit's answer."""
+
+
 class BanditGrader:
     name = "bandit"
 
@@ -107,21 +111,28 @@ class BanditGrader:
             raise GraderError(f"bandit is not installed: {exc}") from exc
 
         fname = str(self.ctx.root / self.ctx.rel_path)
-        with _LOCK:
-            try:
-                mgr = b_manager.BanditManager(
-                    self._bandit_config(), "file", quiet=True, profile=self._profile()
-                )
-                mgr.files_list = [fname]
-                # Private API: bandit's public entry points read files from disk, and the candidate
-                # must not be written where the user's tools might see it.
-                mgr._parse_file(fname, io.BytesIO(text.encode()), [fname])
-                skipped = list(mgr.skipped)
-                issues = list(mgr.results)
-            except GraderError:
-                raise
-            except Exception as exc:
-                raise GraderError(f"bandit crashed: {type(exc).__name__}: {exc}") from exc
+        for _attempt in range(SCAN_ATTEMPTS):
+            with _LOCK:
+                try:
+                    mgr = b_manager.BanditManager(
+                        self._bandit_config(), "file", quiet=True, profile=self._profile()
+                    )
+                    mgr.files_list = [fname]
+                    # Private API: bandit's public entry points read files from disk, and the
+                    # candidate must not be written where the user's tools might see it.
+                    mgr._parse_file(fname, io.BytesIO(text.encode()), [fname])
+                    skipped = list(mgr.skipped)
+                    issues = list(mgr.results)
+                except GraderError:
+                    raise
+                except Exception as exc:
+                    raise GraderError(f"bandit crashed: {type(exc).__name__}: {exc}") from exc
+            # bandit's own ast.parse meets CPython 3.11's spurious "AST constructor recursion
+            # depth mismatch" when another thread builds an AST at the same time (see pyast.py)
+            # and reports it as an exception while scanning: scanning again starts afresh. A
+            # real failure repeats and is reported.
+            if not any("exception while scanning" in str(why) for _, why in skipped):
+                break
         if skipped:
             raise GraderError(f"bandit skipped the file: {skipped[0][1]}")
         lines = text.splitlines()
