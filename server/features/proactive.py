@@ -58,8 +58,9 @@ from gauntlet.server.features.engines import EngineCache
 from gauntlet.server.features.jobs import JobRegistry
 from gauntlet.server.jobs import Job, JobKey
 from gauntlet.server.lsp import Feature, GauntletServer, uri_to_path
+from gauntlet.server.prompts import build_region_messages
 from gauntlet.server.proposer import estimate_tokens
-from gauntlet.server.regions import locate
+from gauntlet.server.regions import locate, reply_token_cap
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,11 @@ class ProactiveFixes(Feature):
                 self._queue.pop(uri, None)
                 continue
             text = doc.source
-            needed = estimate_tokens(text) + settings.max_tokens
+            rel = _relative(path, self.engines.root_for(path.resolve()))
+            if rel is None:
+                self._queue.pop(uri, None)
+                continue
+            needed = _needed(rel, text, group, settings.max_tokens)
             free = (
                 settings.background_tokens_per_hour
                 - self.jobs.background_used()
@@ -270,10 +275,6 @@ class ProactiveFixes(Feature):
                 self._spent(needed)
                 self._queue.clear()  # the next findings queue their regions again
                 return
-            rel = _relative(path, self.engines.root_for(path.resolve()))
-            if rel is None:
-                self._queue.pop(uri, None)
-                continue
             request = job_request(
                 settings, _key(uri, version, group), rel, text, [diagnostic_info(d) for d in group]
             )
@@ -468,6 +469,24 @@ def lens_title(job: Job) -> str:
     kept += [p for p in parts if p.startswith("risk ")]
     short = ", ".join(kept) or job.report.winner.summary[:60]
     return f"{LENS_MARK} ({short})"
+
+
+def _needed(rel: str, text: str, group: list[types.Diagnostic], max_tokens: int) -> int:
+    """About one prompt and one reply of the quick fix for `group`: the region's prompt as the
+    job builds it (bounded, whatever the file's size) and the reply cap its region gets."""
+    first = min(d.range.start.line for d in group)
+    last = max(d.range.end.line for d in group)
+    located = locate(text, first, last)
+    messages = build_region_messages(
+        path=rel,
+        source=text,
+        located=located,
+        diagnostics=[diagnostic_info(d) for d in group],
+        kind="quickfix",
+        covering_tests=[],
+    )
+    prompt = sum(estimate_tokens(m["content"]) for m in messages)
+    return prompt + reply_token_cap(located.region, max_tokens)
 
 
 def _key(uri: str, version: int, group: list[types.Diagnostic]) -> JobKey:
