@@ -84,8 +84,10 @@ class _Recorded(dict[str, Any]):
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    """A custom notification's params as plain data (pygls hands them over as a namedtuple)."""
-    return dict(value) if isinstance(value, dict) else dict(value._asdict())
+    """A custom notification's params as plain data (pygls hands them over as namedtuples, nested
+    ones too)."""
+    items = value.items() if isinstance(value, dict) else value._asdict().items()
+    return {k: _plain(v) if hasattr(v, "_asdict") or isinstance(v, dict) else v for k, v in items}
 
 
 @pytest_lsp.fixture(
@@ -287,6 +289,10 @@ async def test_opening_a_broken_file_prepares_a_verified_fix_shown_inline(
     # Background work shows in gauntlet/status, not as progress the editor puts up.
     assert not client.progress_reports, client.progress_reports
     assert any(s.get("job") and s.get("state") == "done" for s in env.statuses), env.statuses
+    # With the budget it spent of the hour, for the status bar (the job's tokens, once done).
+    done = next(s for s in env.statuses if s.get("job") and s.get("state") == "done")
+    assert done["background"]["budget"] == 20000
+    assert 0 < done["background"]["used"] <= 20000
 
     # The inline completion at the diagnostic is the verified replacement of exactly the lines
     # it changes: applied over its range it gives the fixed file.

@@ -300,16 +300,22 @@ class JobRegistry(Feature):
         state = {"queued": "generating"}.get(job.state, job.state)
         if state == "done":
             state = "done" if job.new_text is not None else "error"
-        self.server.protocol.notify(
-            "gauntlet/status",
-            {
-                "state": state,
-                "text": text,
-                "tokens": job.usage.total,
-                "cost": job.cost,
-                "job": job.id,
-            },
-        )
+        params: dict[str, Any] = {
+            "state": state,
+            "text": text,
+            "tokens": job.usage.total,
+            "cost": job.cost,
+            "job": job.id,
+        }
+        settings = self.server.settings
+        if settings.proactive != "off":
+            # What background fixes spent of their hourly budget (running ones held back too),
+            # for the status bar.
+            params["background"] = {
+                "used": self.background_used() + self.background_reserved(),
+                "budget": settings.background_tokens_per_hour,
+            }
+        self.server.protocol.notify("gauntlet/status", params)
 
     async def shutdown(self) -> None:
         for job in list(self.jobs.values()):

@@ -7,6 +7,9 @@ export interface StatusParams {
   readonly text: string;
   readonly tokens: number;
   readonly cost: number;
+  /** With `gauntlet.proactive` on: background tokens of the last hour (running jobs' held back
+   * too) and the hourly budget. */
+  readonly background?: { readonly used: number; readonly budget: number };
 }
 
 const ICONS: Record<JobState, string> = {
@@ -33,11 +36,13 @@ export function parseStatus(raw: unknown): StatusParams {
   const name = typeof obj.state === 'string' ? obj.state : '';
   const state = Object.hasOwn(ICONS, name) ? (name as JobState) : Object.hasOwn(ALIASES, name) ? ALIASES[name] : 'idle';
   const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+  const bg = typeof obj.background === 'object' && obj.background !== null ? (obj.background as Record<string, unknown>) : null;
   return {
     state,
     text: typeof obj.text === 'string' ? obj.text : '',
     tokens: num(obj.tokens),
     cost: num(obj.cost),
+    ...(bg !== null && num(bg.budget) > 0 ? { background: { used: num(bg.used), budget: num(bg.budget) } } : {}),
   };
 }
 
@@ -61,7 +66,7 @@ export function formatCost(cost: number): string {
   return cost >= 1 ? `$${cost.toFixed(2)}` : `$${cost.toFixed(3)}`;
 }
 
-/** E.g. "$(check) gauntlet 3/8 · 1.2k tok · $0.004". */
+/** E.g. "$(check) gauntlet 3/8 · 1.2k tok · $0.004", and "· bg 12k/20k/h" with background fixes on. */
 export function statusText(status: StatusParams): string {
   const parts = [`${ICONS[status.state]} gauntlet`];
   if (status.text !== '') {
@@ -72,6 +77,9 @@ export function statusText(status: StatusParams): string {
   }
   if (status.cost > 0) {
     parts.push(formatCost(status.cost));
+  }
+  if (status.background !== undefined) {
+    parts.push(`bg ${formatTokens(status.background.used)}/${formatTokens(status.background.budget)}/h`);
   }
   return parts.join(' · ');
 }

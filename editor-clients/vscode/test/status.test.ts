@@ -3,6 +3,14 @@ import { describe, it } from 'node:test';
 import { formatTokens, parseStatus, statusText } from '../src/status';
 
 describe('status', () => {
+  it('shows what background fixes spent of their hourly budget when the server sends it', () => {
+    const status = parseStatus({ state: 'done', text: 'verified', tokens: 900, cost: 0, background: { used: 12420, budget: 20000 } });
+    assert.deepEqual(status.background, { used: 12420, budget: 20000 });
+    assert.equal(statusText(status), '$(check) gauntlet verified · 900 tok · bg 12k/20k/h');
+    // Absent (proactive off) or malformed: nothing about it.
+    assert.equal(parseStatus({ state: 'done', text: '', tokens: 0, cost: 0 }).background, undefined);
+    assert.equal(parseStatus({ state: 'done', background: 'x' }).background, undefined);
+  });
   it('formats a job in progress', () => {
     assert.equal(statusText({ state: 'done', text: '3/8', tokens: 1234, cost: 0 }), '$(check) gauntlet 3/8 · 1.2k tok');
     assert.equal(
