@@ -222,7 +222,8 @@ return function(cfg)
     step('typed')
 
     -- Undo and save: the broken text again, as a new version; the server finds its findings on
-    -- the save (it does not grade on every change), and prepares and shows its own fix.
+    -- the save (the save comes within the second a change's own findings wait for the text to
+    -- be still), and prepares and shows its own fix.
     vim.cmd('silent undo')
     vim.cmd('write')
     wait(cfg.fix_ms, function()
