@@ -215,6 +215,7 @@ def test_a_sweep_writes_a_patch_git_applies_that_leaves_the_suite_green(
         "tests/test_core.py::test_add"
     ]
     assert add["evidence"]["checks"]["mypy"]["status"] == "pass"
+    assert "tests_note" not in core  # its tests ran
     page = (out / "report.html").read_text()
     assert "calc/core.py" in page and "10 fixed" in page
     assert "-    return a + bb" in page and "risk" in page
@@ -376,6 +377,29 @@ def test_a_candidate_that_hangs_is_cut_by_its_test_limit_and_the_rest_is_fixed(
     # Finished: journaled (both files' results), so a rerun grades nothing again.
     files = Journal(out, write=False).files.values()
     assert sorted(f["file"] for f in files) == ["calc/core.py", "calc/extra.py"]
+
+
+def test_a_file_whose_tests_cannot_run_is_said_to_be_verified_by_static_checks_only(
+    tmp_path: Path,
+) -> None:
+    ws = repository(tmp_path)
+    # The file's only test file cannot be collected: its fix is graded by the static checks alone.
+    (ws / "tests" / "test_extra.py").write_text(
+        "import no_such_module_here\nfrom calc.extra import twice\n\n\n"
+        "def test_twice() -> None:\n    assert twice(3) == 6\n"
+    )
+    out = tmp_path / "out"
+    with OpenAIStub(route_replies(ROUTES)) as stub:
+        proc = sweep(ws, out, stub.base_url, "--workers", "local")
+    data = report(out)
+    extra = next(f for f in data["files"] if f["file"] == "calc/extra.py")
+    assert extra["fixed"] > 0 and extra["left"] == 0
+    assert extra["tests_note"].startswith("its tests could not run ("), extra["tests_note"]
+    assert "verified by the static checks only" in extra["tests_note"]
+    assert extra["tests_note"] in proc.stdout
+    core = next(f for f in data["files"] if f["file"] == "calc/core.py")
+    assert "tests_note" not in core
+    assert "verified by the static checks only" in (out / "report.html").read_text()
 
 
 def test_the_batch_lane_uploads_one_file_polls_and_grades_its_output(tmp_path: Path) -> None:

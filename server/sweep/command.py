@@ -872,6 +872,8 @@ class Sweep:
                     )
             for problem in f.get("tool_errors") or []:
                 lines.append(f"    {problem}")
+            if f.get("tests_note"):
+                lines.append(f"    {f['tests_note']}")
         patch = Path(written["patch"])
         if patch.stat().st_size:
             lines.append(f"patch: {patch} (git apply {patch})")

@@ -233,7 +233,29 @@ class FileGrader:
                 if check.status == "fail":
                     fixed_text = None
         self.graded += 1
-        return _result(rel, parts, specs, patch, fixed_text, confirmation, time.perf_counter() - t0)
+        result = _result(
+            rel, parts, specs, patch, fixed_text, confirmation, time.perf_counter() - t0
+        )
+        note = await asyncio.to_thread(self._tests_note, rel, text)
+        if note:
+            result["tests_note"] = note
+        return result
+
+    def _tests_note(self, rel: str, text: str) -> str:
+        """Why no project test graded this file's fixes ("" when its tests ran): said in the
+        report, so that a file verified by the static checks alone does not pass for tested."""
+        try:
+            tmap = self.engine.prepare(rel, text).result()
+        except Exception as exc:  # the map's own failure is the note
+            return f"its tests could not be mapped ({type(exc).__name__}: {exc})"
+        if tmap is None:
+            return "no test file imports it: its fixes are verified by the static checks only"
+        if tmap.problem:
+            return (
+                f"its tests could not run ({tmap.problem}): its fixes are verified by the static "
+                "checks only"
+            )
+        return ""
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -170,6 +170,8 @@ def render_html(report: dict[str, Any], diffs: dict[str, str]) -> str:
         body.append(line + "</p>")
         for problem in f.get("tool_errors") or []:
             body.append(f"<p class=muted>{_e(problem)}</p>")
+        if f.get("tests_note"):
+            body.append(f"<p class=left>{_e(f['tests_note'])}</p>")
         body.append(
             "<table><tr><th>region</th><th>diagnostics</th><th>result</th><th>evidence</th>"
             "<th>risk</th></tr>"
