@@ -424,6 +424,27 @@ return function(cfg)
       fix_all(client)
     end
 
+    -- :GauntletComplete on the blank line of an unfinished function: the verified continuation is
+    -- inserted in place of the line (the server answers an invoked inline completion).
+    if cfg.mode == 'complete' then
+      vim.api.nvim_win_set_cursor(0, { cfg.target_line + 1, 0 })
+      local done
+      vim.api.nvim_create_autocmd('User', {
+        pattern = 'GauntletFix',
+        once = true,
+        callback = function(ev)
+          done = ev.data
+        end,
+      })
+      gauntlet.complete()
+      wait(cfg.fix_ms, function()
+        return done ~= nil
+      end, ':GauntletComplete to finish')
+      step('completed')
+      result.fix = done
+      result.buffer_after_fix = buffer_text()
+    end
+
     if cfg.mode == 'ready' then
       ready()
     end

@@ -755,3 +755,33 @@ def test_a_fix_in_another_file_is_applied_to_that_file_too(nvim: Path, tmp_path:
     prompt = session.requests[0]["messages"][-1]["content"]
     assert 'Too many arguments for "with_tax"' in prompt and "`shop/pricing.py`, lines" in prompt
     assert session.leftovers == {}
+
+
+def test_complete_inserts_a_verified_continuation_of_an_unfinished_function(
+    nvim: Path, tmp_path: Path
+) -> None:
+    """:GauntletComplete on the blank line after `mean`'s docstring: of the model's three
+    continuations (one mypy rejects, one that leaves the empty-list test failing, one right) the
+    verified best is inserted, and the saved file is exactly that."""
+    from tests.test_completion import GAP_LINE, PARTIAL, RIGHT, UNFINISHED, WRONG_TYPE
+
+    session = run_session(
+        nvim,
+        tmp_path,
+        lambda body: [WRONG_TYPE, PARTIAL, RIGHT],
+        mode="complete",
+        expect_status="applied",
+        text=UNFINISHED,
+        settings={"candidates": 3, "earlyStop": False},
+        scenario={"target_line": GAP_LINE},
+    )
+    assert session.result.get("ok"), session.explain()
+    expected = UNFINISHED.replace(
+        "    \n",
+        "    if not values:\n        return 0.0\n    return sum(values) / len(values)\n",
+        1,
+    )
+    assert session.disk == expected
+    (ask,) = [r for r in session.requests if "<CURSOR>" in r["messages"][-1]["content"]]
+    assert ask["n"] == 3
+    assert session.leftovers == {}

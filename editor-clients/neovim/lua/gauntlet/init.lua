@@ -338,6 +338,51 @@ function M.accept(opts)
   end, bufnr)
 end
 
+--- Completes the unfinished function at the cursor: with the cursor on a blank line of its body,
+--- asks the server for an inline completion as the inline-suggest key would (trigger "invoked"):
+--- the server asks the model for the lines that go there, grades them like a quick fix's
+--- candidates and answers with the verified best only, which is inserted in place of the line.
+--- `on_done({ status = 'applied'|'no_fix'|'stale'|'error', ... })`; `User GauntletFix` fires too.
+---@param opts? { bufnr?: integer, on_done?: fun(result: table) }
+function M.complete(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local on_done = opts.on_done
+  local client = M.client(bufnr)
+  if not client then
+    notify('not attached to this buffer', vim.log.levels.WARN)
+    return finish({ status = 'error', message = 'not attached' }, on_done)
+  end
+  local win = vim.fn.bufwinid(bufnr)
+  local params = vim.lsp.util.make_position_params(win ~= -1 and win or 0, client.offset_encoding)
+  params.context = { triggerKind = 1 } -- InlineCompletionTriggerKind.Invoked
+  local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  notify('completing (grading candidates)...')
+  client:request('textDocument/inlineCompletion', params, function(err, result)
+    if err then
+      notify('completion failed: ' .. tostring(err.message or err), vim.log.levels.ERROR)
+      return finish({ status = 'error', message = tostring(err.message or err) }, on_done)
+    end
+    local items = type(result) == 'table' and (result.items or result) or {}
+    local item = items[1]
+    if type(item) ~= 'table' or type(item.insertText) ~= 'string' or not item.range then
+      -- The server says why nothing was verified (window/showMessage).
+      return finish({ status = 'no_fix' }, on_done)
+    end
+    if vim.api.nvim_buf_get_changedtick(bufnr) ~= tick then
+      notify('the buffer changed while grading; nothing inserted', vim.log.levels.WARN)
+      return finish({ status = 'stale' }, on_done)
+    end
+    vim.lsp.util.apply_text_edits(
+      { { range = item.range, newText = item.insertText } },
+      bufnr,
+      client.offset_encoding
+    )
+    notify('inserted a verified completion')
+    return finish({ status = 'applied', text = item.insertText }, on_done)
+  end, bufnr)
+end
+
 --- Fix-all for BufWritePre: applies `source.fixAll.gauntlet` only if it is verified within
 --- `timeout_ms`; never waits longer. A dropped job keeps running on the server, so the next save
 --- of the unchanged buffer gets its finished edit at once.
@@ -477,6 +522,9 @@ function M.setup(opts)
   vim.api.nvim_create_user_command('GauntletAccept', function()
     M.accept()
   end, { desc = 'gauntlet: apply the verified fix ready on (or nearest) this line' })
+  vim.api.nvim_create_user_command('GauntletComplete', function()
+    M.complete()
+  end, { desc = 'gauntlet: complete the unfinished function at the cursor (verified)' })
 
   local ready = require('gauntlet.ready')
   ready.enabled = o.ready_virtual_text ~= false
