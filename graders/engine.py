@@ -360,25 +360,18 @@ class Engine:
     def graders_for(self, rel_path: str, per_file_only: bool = False) -> list[StaticGrader]:
         """The static graders of `rel_path`; with `per_file_only`, those that check the file alone
         (not those that see the whole project, such as mypy), created without the others."""
+        key, names = rel_path, self.grader_names
         if per_file_only:
-            names = [s.name for s in static_specs(self.grader_names) if not s.whole_project]
             key = "per-file:" + rel_path
-            with self._lock:
-                if self._closed:
-                    raise Cancelled()
-                if key not in self._graders:
-                    ctx = self._grader_context(rel_path)
-                    self._graders[key] = load_graders(ctx, names)
-                return self._graders[key]
+            names = tuple(s.name for s in static_specs(self.grader_names) if not s.whole_project)
         with self._lock:
             if self._closed:
                 # A baseline still running when the engine closes must not start graders (and
                 # their worker processes and cache directories) that nothing would close.
                 raise Cancelled()
-            if rel_path not in self._graders:
-                ctx = self._grader_context(rel_path)
-                self._graders[rel_path] = load_graders(ctx, self.grader_names)
-            return self._graders[rel_path]
+            if key not in self._graders:
+                self._graders[key] = load_graders(self._grader_context(rel_path), names)
+            return self._graders[key]
 
     def _grader_context(self, rel_path: str) -> GraderContext:
         return GraderContext(
@@ -409,8 +402,15 @@ class Engine:
         with self._lock:
             return len(self._baselines)
 
-    def baseline(self, rel_path: str, current: str) -> Baseline:
-        key = (rel_path, hashlib.sha256(current.encode()).hexdigest())
+    def baseline(self, rel_path: str, current: str, per_file_only: bool = False) -> Baseline:
+        """The current file as candidates are compared with it: every static grader's findings
+        and its coverage map, kept per text. With `per_file_only` (another file a candidate
+        changes), only the graders that check one file at a time: a whole-project grader sees
+        that file through the main file's check."""
+        key = (
+            ("per-file:" if per_file_only else "") + rel_path,
+            hashlib.sha256(current.encode()).hexdigest(),
+        )
         with self._lock:
             cached = self._baselines.pop(key, None)
             if cached is not None:
@@ -422,7 +422,7 @@ class Engine:
         test_map = self.prepare(rel_path, current)
         findings: dict[str, list[Finding] | GraderError] = {}
         parses = pyast.normalized(current) is not None
-        for grader in self.graders_for(rel_path):
+        for grader in self.graders_for(rel_path, per_file_only):
             if not parses:
                 findings[grader.name] = []
                 continue
@@ -503,34 +503,6 @@ class Engine:
             raise WorkspaceError(f"{rel_path} is not a Python file inside the workspace")
         return target
 
-    def companion(self, rel_path: str, current: str) -> Baseline:
-        """The baseline of another file a candidate changes: the findings of the graders that
-        check one file at a time (a whole-project grader sees it through the main file's check)
-        and its coverage map. Kept apart from `baseline`, which holds every grader's findings."""
-        key = ("companion:" + rel_path, hashlib.sha256(current.encode()).hexdigest())
-        with self._lock:
-            cached = self._baselines.get(key)
-        if cached is not None:
-            return cached
-        test_map = self.prepare(rel_path, current)
-        findings: dict[str, list[Finding] | GraderError] = {}
-        parses = pyast.normalized(current) is not None
-        for grader in self.graders_for(rel_path, per_file_only=True):
-            try:
-                findings[grader.name] = grader.findings(current) if parses else []
-            except GraderError as exc:
-                findings[grader.name] = exc
-        tmap = test_map.result()
-        stale = None
-        if tmap is not None and not tmap.problem and tmap.text != current:
-            stale = tmap.select(current)
-        base = Baseline(text=current, findings=findings, tests=tmap, stale=stale)
-        with self._lock:
-            self._baselines[key] = base
-            while len(self._baselines) > MAX_BASELINES:
-                del self._baselines[next(iter(self._baselines))]
-        return base
-
     def _companions(
         self, others: Mapping[str, str], companions: Mapping[str, str] | None
     ) -> dict[str, tuple[Baseline, str]]:
@@ -546,7 +518,7 @@ class Engine:
                     current = ""
                 except (OSError, UnicodeDecodeError) as exc:
                     raise WorkspaceError(f"cannot read {path}: {exc}") from exc
-            out[path] = (self.companion(path, current), text)
+            out[path] = (self.baseline(path, current, per_file_only=True), text)
         return out
 
     def _grade_one(

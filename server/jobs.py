@@ -401,29 +401,7 @@ async def _run_fixall(
             why = part.message.removeprefix("gauntlet: ") or part.state
             left.append(f"{where}: {why}")
             continue
-        tests = winner.checks.get(TESTS)
-        ev = tests.evidence if tests is not None else None
-        fixed = len(ev.fixed or ()) if isinstance(ev, TestEvidence) else 0
-        model = winner.checks.get(UNTRUSTED_TESTS)
-        results = (
-            model.evidence.results
-            if model is not None and isinstance(model.evidence, UntrustedEvidence)
-            else {}
-        )
-        passing = tuple(t for t in part.untrusted if results.get(t.id) == "pass")
-        edits.append(
-            Edit(
-                id=part.id,
-                label=f"{where}: {short_label(group)}",
-                text=part.new_text,
-                rank=(-fixed, -winner.score, winner.risk, number),
-                risk=winner.risk,
-                summary=winner.summary,
-                verdict=winner,
-                passing=passing,
-                others=part.new_others,
-            )
-        )
+        edits.append(region_edit(part, f"{where}: {short_label(group)}", number))
         job.report = part.report
     if edits:
         on_progress(job, f"grading the {len(edits)} verified edits as one set")
@@ -449,6 +427,34 @@ async def _run_fixall(
     if job.fixed_text is not None:
         job.first_verified_s = time.monotonic() - job.started
     on_progress(job, job.message)
+
+
+def region_edit(part: Job, label: str, number: int) -> Edit:
+    """A finished region job's verified fix as an edit of a patch set: ranked by the project tests
+    it fixed, its score, its risk, then `number` (file order); the model-written tests it passed
+    go with it (a set with it must pass them too)."""
+    winner = part.report.winner if part.report is not None else None
+    assert part.new_text is not None and winner is not None
+    tests = winner.checks.get(TESTS)
+    ev = tests.evidence if tests is not None else None
+    fixed = len(ev.fixed or ()) if isinstance(ev, TestEvidence) else 0
+    model = winner.checks.get(UNTRUSTED_TESTS)
+    results = (
+        model.evidence.results
+        if model is not None and isinstance(model.evidence, UntrustedEvidence)
+        else {}
+    )
+    return Edit(
+        id=part.id,
+        label=label,
+        text=part.new_text,
+        rank=(-fixed, -winner.score, winner.risk, number),
+        risk=winner.risk,
+        summary=winner.summary,
+        verdict=winner,
+        passing=tuple(t for t in part.untrusted if results.get(t.id) == "pass"),
+        others=part.new_others,
+    )
 
 
 def short_label(group: Sequence[DiagnosticInfo]) -> str:

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet.graders.engine import Engine
-from gauntlet.graders.evidence import TestEvidence, UntrustedEvidence
+from gauntlet.graders.evidence import TestEvidence
 from gauntlet.graders.patchset import Edit, SetResult, verify_set
 from gauntlet.graders.rank import risk_word
-from gauntlet.graders.registry import TESTS, UNTRUSTED_TESTS, ordered
+from gauntlet.graders.registry import TESTS, ordered
 from gauntlet.server.diagnostics import finding_diagnostics
-from gauntlet.server.jobs import Job, JobKey, JobRequest, run_job
+from gauntlet.server.jobs import Job, JobKey, JobRequest, region_edit, run_job
 from gauntlet.server.proposer import ProposerFailure, Reply, Usage, failed_reply
 from gauntlet.server.sweep.lanes import Stream
 from gauntlet.server.sweep.plan import diagnostic_from, diagnostic_json, unpack
@@ -196,29 +196,8 @@ class FileGrader:
         edits: list[Edit] = []
         for number, (part, spec) in enumerate(zip(parts, specs, strict=True)):
             winner = part.report.winner if part.report is not None else None
-            if part.new_text is None or winner is None:
-                continue
-            tests = winner.checks.get(TESTS)
-            ev = tests.evidence if tests is not None else None
-            fixed = len(ev.fixed or ()) if isinstance(ev, TestEvidence) else 0
-            model = winner.checks.get(UNTRUSTED_TESTS)
-            results = (
-                model.evidence.results
-                if model is not None and isinstance(model.evidence, UntrustedEvidence)
-                else {}
-            )
-            edits.append(
-                Edit(
-                    id=part.id,
-                    label=spec["label"],
-                    text=part.new_text,
-                    rank=(-fixed, -winner.score, winner.risk, number),
-                    risk=winner.risk,
-                    summary=winner.summary,
-                    verdict=winner,
-                    passing=tuple(t for t in part.untrusted if results.get(t.id) == "pass"),
-                )
-            )
+            if part.new_text is not None and winner is not None:
+                edits.append(region_edit(part, spec["label"], number))
         patch: SetResult | None = None
         confirmation: dict[str, Any] = {}
         fixed_text: str | None = None
