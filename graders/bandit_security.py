@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from gauntlet.graders import pyast
 from gauntlet.graders.base import GraderContext, GraderError
 from gauntlet.graders.findings import Finding, line_context
 from gauntlet.graders.registry import GraderSpec, ProjectFiles, severity_by_level
@@ -100,6 +101,19 @@ class BanditGrader:
     def _relative(self, message: str) -> str:
         """The snapshot's own path means nothing to the user: paths relative to it."""
         return message.replace(f"{self.ctx.root}{os.sep}", "")
+
+    def findings_since(self, text: str, current: str) -> list[Finding]:
+        """The findings of `text` that can differ from `current`'s: bandit reads `text` with every
+        top-level function and class that `current` has word for word left empty (their lines keep
+        their numbers), so a one-line change in a 5,000-line module scans its own definition. What
+        it leaves out is the current file's own findings, which the comparison with the current
+        file's findings keeps. A change at module level, or one that imports, reads it whole."""
+        spans = pyast.unchanged_definitions(text, current)
+        if spans:
+            sliced = pyast.without_lines(text, spans)
+            if pyast.tree(sliced) is not None:
+                return self.findings(sliced)
+        return self.findings(text)
 
     def findings(self, text: str) -> list[Finding]:
         # bandit logs optional formatter plugins it cannot load (sarif) while importing.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -25,7 +26,7 @@ from gauntlet.graders.records import (
     Verdict,
     left_out_message,
 )
-from gauntlet.graders.registry import SYNTAX, pipeline, spec_of, static_specs
+from gauntlet.graders.registry import SYNTAX, GraderSpec, pipeline, spec_of, static_specs
 from gauntlet.graders.rounds import Round
 from gauntlet.graders.sandbox import Limits, Sandbox, SandboxLike
 from gauntlet.graders.tamper import tamper_reason
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 TEST_LIMIT_FACTOR = 3.0
 
-TEST_CPU_SLACK_S = 1.0
+TEST_CPU_SLACK_S = 0.5
 
 """A candidate's test run may use TEST_LIMIT_FACTOR times the time the same tests (and collecting
 their files; starting too, for a cold run) took on the saved file, plus TEST_CPU_SLACK_S, in CPU
@@ -138,6 +139,10 @@ class Engine:
         self._pool = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="gauntlet-grade"
         )
+        self._tests_pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix="gauntlet-tests"
+        )
+        """A test run per grading worker, started beside the candidate's slowest static check."""
 
     @property
     def workspace(self) -> Path:
@@ -145,6 +150,8 @@ class Engine:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._tests_pool is not None:
+            self._tests_pool.shutdown(wait=False, cancel_futures=True)
         self._close_pools(wait_s=2.0)
         with self._lock:
             self._closed = True
@@ -552,29 +559,54 @@ class Engine:
 
         t0 = time.perf_counter()
         static = {g.name: g for g in self.graders_for(rel_path)}
-        for spec in self.pipeline:
-            if skip_rest():
-                break
-            if spec.stage == "syntax":
-                files = [(rel_path, base.text, v.content)]
-                files += [(path, b.text, text) for path, (b, text) in others.items()]
-                for path, current, text in files:
-                    if skip_rest():
-                        break
-                    record(spec.name, _syntax_check(text, path, t0, named=path != rel_path))
-                    why = tamper_reason(text, current) if not skip_rest() else None
-                    if why:
-                        where = f" ({path})" if path != rel_path else ""
+        # The project's tests start beside the last static grader before them (mypy, the slowest,
+        # by default) once every cheaper gate has passed; a failure there kills the run (and the
+        # tests count as not run, as if they had waited), as does `cancel`.
+        beside = _last_static_before_tests(self.pipeline)
+        stop_tests = _Either(cancel)
+        tests_run: Future[Check] | None = None
+        try:
+            for spec in self.pipeline:
+                if skip_rest():
+                    break
+                if spec.name == beside and self._tests_pool is not None:
+                    tests_run = self._tests_pool.submit(
+                        self._tests_check, rel_path, base, v.content, stop_tests, others
+                    )
+                if spec.stage == "syntax":
+                    files = [(rel_path, base.text, v.content)]
+                    files += [(path, b.text, text) for path, (b, text) in others.items()]
+                    for path, current, text in files:
+                        if skip_rest():
+                            break
+                        record(spec.name, _syntax_check(text, path, t0, named=path != rel_path))
+                        why = tamper_reason(text, current) if not skip_rest() else None
+                        if why:
+                            where = f" ({path})" if path != rel_path else ""
+                            record(
+                                spec.name,
+                                Check("fail", f"refused: the code{where} {why}", gate=True),
+                            )
+                elif spec.stage == "static":
+                    check = self._static_checks(static[spec.name], base, v.content, others)
+                    record(spec.name, check)
+                elif spec.stage == "tests":
+                    if tests_run is not None:
+                        record(spec.name, tests_run.result())
+                    else:
                         record(
-                            spec.name, Check("fail", f"refused: the code{where} {why}", gate=True)
+                            spec.name, self._tests_check(rel_path, base, v.content, cancel, others)
                         )
-            elif spec.stage == "static":
-                record(spec.name, self._static_checks(static[spec.name], base, v.content, others))
-            elif spec.stage == "tests":
-                record(spec.name, self._tests_check(rel_path, base, v.content, cancel, others))
-            else:
-                # Untrusted tests run once the round knows its verified candidates (rounds.py).
-                v.checks[spec.name] = Check("skipped", "no untrusted tests given")
+                else:
+                    # Untrusted tests run once the round knows its verified candidates (rounds.py).
+                    v.checks[spec.name] = Check("skipped", "no untrusted tests given")
+        finally:
+            if tests_run is not None and not tests_run.done():
+                # A gate failed (or the job was cancelled) while the tests ran: end the run, and
+                # wait for it, so its runner is back before the candidate's grading ends.
+                stop_tests.set()
+                with contextlib.suppress(Exception):
+                    tests_run.result()
         reason = f"not run: {failed} failed" if failed else "not run: cancelled"
         v.checks = {s.name: v.checks.get(s.name) or Check("skipped", reason) for s in self.pipeline}
         v.verified = failed is None and not (cancel is not None and cancel.is_set())
@@ -995,6 +1027,29 @@ def _into(fut: Future[Any], fn: Callable[..., Any], *args: Any) -> None:
         fut.set_exception(exc)
 
 
+class _Either(threading.Event):
+    """Set when set itself or when `outer` is (the job's cancel event): what a test run started
+    beside a static check polls to know it must end."""
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        super().__init__()
+        self._outer = outer
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self._outer is not None and self._outer.is_set())
+
+
+def _last_static_before_tests(pipeline: Sequence[GraderSpec]) -> str | None:
+    """The static grader the project's tests start beside: the last one before them, if any."""
+    last = None
+    for spec in pipeline:
+        if spec.stage == "tests":
+            return last
+        if spec.stage == "static":
+            last = spec.name
+    return None
+
+
 def _syntax_check(content: str, rel_path: str, t0: float, named: bool = False) -> Check:
     """Whether `content` parses; `named` says which file in the reason (another file than the
     graded one, for a candidate that changes several)."""
@@ -1039,7 +1094,14 @@ def _static_check(
         return Check("skipped", left_out_message(grader.name, rel_path, str(before)), gate=False)
     try:
         # A whole-project grader (GraderSpec.whole_project) takes the other files too.
-        after = grader.findings(content, others=others) if others else grader.findings(content)  # type: ignore[call-arg]
+        # A grader that can read only what changed (findings_since) is told the current text.
+        since = getattr(grader, "findings_since", None)
+        if others:
+            after = grader.findings(content, others=others)  # type: ignore[call-arg]
+        elif since is not None:
+            after = since(content, base.text)
+        else:
+            after = grader.findings(content)
     except GraderError as exc:
         return Check("error", str(exc), gate=True, duration_s=time.perf_counter() - t0)
     fresh = new_findings(before or [], after)

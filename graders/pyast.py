@@ -10,12 +10,19 @@ again succeeds; anything else is raised as it came.
 from __future__ import annotations
 
 import ast
+import re
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
 _ATTEMPTS = 3
 _T = TypeVar("_T")
+
+SHARED_TREES = 24
+"""Texts whose tree `tree()` keeps: a round's candidates, the current file and a few more. A
+5,600-line module's tree is about 5 MB."""
 
 
 def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
@@ -49,9 +56,127 @@ def _retried(build: Callable[[], _T]) -> _T:
     return build()
 
 
+class _Shared:
+    """The most recently asked-for texts' values, computed once each (a lost race computes twice,
+    harmlessly)."""
+
+    def __init__(self, size: int, make: Callable[[str], object]) -> None:
+        self._size = size
+        self._make = make
+        self._values: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, source: str) -> object:
+        with self._lock:
+            if source in self._values:
+                self._values.move_to_end(source)
+                return self._values[source]
+        value = self._make(source)
+        with self._lock:
+            self._values[source] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+
+_TREES = _Shared(SHARED_TREES, lambda source: parse_or_none(source))
+_DUMPS = _Shared(SHARED_TREES, lambda source: _dump(source))
+
+
+def tree(source: str) -> ast.Module | None:
+    """The module's tree, parsed once for every grader that reads the same text (the syntax check,
+    the tamper check, test selection, ranking): shared, so read it and never change it. None when
+    it does not parse."""
+    value = _TREES.get(source)
+    return value if isinstance(value, ast.Module) else None
+
+
+def _dump(source: str) -> str | None:
+    parsed = tree(source)
+    return ast.dump(parsed) if parsed is not None else None
+
+
 def normalized(source: str) -> str | None:
     """The code's AST without positions: equal for candidates that differ only in layout or comments."""
-    try:
-        return ast.dump(parse(source))
-    except (SyntaxError, ValueError):
+    value = _DUMPS.get(source)
+    return value if isinstance(value, str) else None
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(source: str) -> list[str]:
+    """The lines as the parser numbers them (a form feed or a U+2028 in a line does not end it,
+    as it does for str.splitlines), each with its line end."""
+    return _LINE.findall(source)
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _segments(source: str) -> list[tuple[ast.stmt, int, int, str]] | None:
+    """(statement, first line, last line, its code) for each top-level statement; a definition
+    starts at its first decorator."""
+    parsed = tree(source)
+    if parsed is None:
         return None
+    lines = [line.rstrip("\r\n") for line in _lines(source)]
+    out = []
+    for node in parsed.body:
+        start = node.lineno
+        if isinstance(node, _DEFS):
+            start = min([start, *(d.lineno for d in node.decorator_list)])
+        end = node.end_lineno or node.lineno
+        out.append((node, start, end, "\n".join(lines[start - 1 : end])))
+    return out
+
+
+def unchanged_definitions(source: str, current: str) -> list[tuple[int, int]] | None:
+    """The line spans (first, last; 1-based) of `source`'s top-level functions and classes that
+    `current` has word for word, when the rest of `source` cannot change what is found in them:
+    its module-level statements are `current`'s and no changed definition imports anything. None
+    when either text does not parse or that does not hold (then the whole text must be read)."""
+    new, old = _segments(source), _segments(current)
+    if new is None or old is None:
+        return None
+    if [s[3] for s in new if not isinstance(s[0], _DEFS)] != [
+        s[3] for s in old if not isinstance(s[0], _DEFS)
+    ]:
+        return None
+    kept: dict[str, list[ast.stmt]] = {}
+    for node, _start, _end, code in old:
+        if isinstance(node, _DEFS):
+            kept.setdefault(code, []).append(node)
+    spans: list[tuple[int, int]] = []
+    changed: list[ast.stmt] = []
+    for node, start, end, code in new:
+        if not isinstance(node, _DEFS):
+            continue
+        if kept.get(code):
+            kept[code].pop()
+            spans.append((start, end))
+        else:
+            changed.append(node)
+    # What the changed definitions import must be what the ones they replace imported.
+    replaced = [node for nodes in kept.values() for node in nodes]
+    if _imports(changed) != _imports(replaced):
+        return None
+    return spans
+
+
+def _imports(nodes: list[ast.stmt]) -> list[str]:
+    return sorted(
+        ast.dump(n)
+        for node in nodes
+        for n in ast.walk(node)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+    )
+
+
+def without_lines(source: str, spans: list[tuple[int, int]]) -> str:
+    """`source` with the lines of `spans` emptied: every other line keeps its number."""
+    lines = _lines(source)
+    for start, end in spans:
+        for i in range(start - 1, min(end, len(lines))):
+            lines[i] = "\n"
+    return "".join(lines)

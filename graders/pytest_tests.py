@@ -242,6 +242,9 @@ def run_pytest(
     with sandbox.job(root, overlays=dict(overlays), extras=extras) as job:
         py, env = run_env(job, interp, overlays)
         env.update(spec_env(spec, job.root, job.extras_dir))
+        if spec.cpu_s is not None:
+            # The report plugin holds the run to its budget to the tick, not the whole second.
+            env["GAUNTLET_CPU_S"] = f"{spec.cpu_s:.3f}"
         argv = [*py, "-m", "pytest", *pytest_args(job, test_files, canary[0])]
         with killed_on(halt, job.kill):
             res = job.run(argv, env=env, limits=limits)
@@ -262,8 +265,10 @@ def interpret(
     """Per-test outcomes from the grader's own report; never from the exit code."""
     # SIGALRM is how a warm runner's own test deadline ends it.
     timed_out = res.timed_out or res.returncode == 128 + signal.SIGALRM
-    # SIGXCPU: the CPU-seconds limit ran out first (it counts from the runner's start).
-    out_of_cpu = res.returncode in (128 + signal.SIGXCPU, -signal.SIGXCPU)
+    # SIGPROF (the run's own CPU timer) or SIGXCPU (RLIMIT_CPU behind it): the CPU budget ran out.
+    out_of_cpu = res.returncode in {
+        code for sig in (signal.SIGXCPU, signal.SIGPROF) for code in (128 + sig, -sig)
+    }
     if timed_out or out_of_cpu:
         why = (
             "(CPU time limit exceeded)" if out_of_cpu and not timed_out else f"after {timeout_s:g}s"

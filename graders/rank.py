@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -502,26 +503,38 @@ def rank(
 
 
 def _public_names_changed(old: str, new: str) -> int:
-    def defs(src: str) -> dict[str, str]:
-        try:
-            tree = pyast.parse(src)
-        except SyntaxError:
-            return {}
-        return {
-            n.name: ast.dump(n)
-            for n in tree.body
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-            and not n.name.startswith("_")
-        }
-
-    a, b = defs(old), defs(new)
-    return sum(1 for name in set(a) | set(b) if a.get(name) != b.get(name))
+    a, b = _public_defs(old), _public_defs(new)
+    changed = 0
+    for name in set(a) | set(b):
+        if name not in a or name not in b:
+            changed += 1
+        elif a[name][0] != b[name][0] and ast.dump(a[name][1]) != ast.dump(b[name][1]):
+            # Same code, same tree; different code may still be the same tree (a comment).
+            changed += 1
+    return changed
 
 
+@functools.lru_cache(maxsize=16)
+def _public_defs(src: str) -> dict[str, tuple[str, ast.AST]]:
+    """Public top-level definition -> (its code, decorators included, and its node)."""
+    tree = pyast.tree(src)
+    if tree is None:
+        return {}
+    lines = src.splitlines()
+    out: dict[str, tuple[str, ast.AST]] = {}
+    for n in tree.body:
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and not (
+            n.name.startswith("_")
+        ):
+            start = min([n.lineno, *(d.lineno for d in n.decorator_list)])
+            out[n.name] = ("\n".join(lines[start - 1 : n.end_lineno]), n)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
 def _branches(src: str) -> int:
-    try:
-        tree = pyast.parse(src)
-    except SyntaxError:
+    tree = pyast.tree(src)
+    if tree is None:
         return 0
     kinds = (
         ast.If,

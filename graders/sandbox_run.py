@@ -345,7 +345,12 @@ def reason_for(rc: int | None, stderr: bytes) -> str | None:
         return None
     if 128 < rc <= 128 + 64:
         sig = rc - 128
-        named = {int(signal.SIGXCPU): "cpu", int(signal.SIGXFSZ): "file_size", 9: "killed"}
+        named = {
+            int(signal.SIGXCPU): "cpu",
+            int(signal.SIGPROF): "cpu",
+            int(signal.SIGXFSZ): "file_size",
+            9: "killed",
+        }
         return named.get(sig, f"signal {sig}")
     if rc != 0 and b"MemoryError" in stderr[-4096:]:
         return "memory"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from collections import Counter
 from collections.abc import Iterator
 
@@ -30,9 +31,7 @@ def tamper_reason(source: str, current: str | None = None) -> str | None:
     is allowed as many times as ``current`` has it, word for word; only what the candidate adds
     is refused.
     """
-    allowed = (
-        Counter(text for _, text in _constructs(current)) if current is not None else Counter()
-    )
+    allowed = Counter(_allowed(current)) if current is not None else Counter()
     for why, text in _constructs(source):
         if allowed[text] > 0:
             allowed[text] -= 1
@@ -41,11 +40,16 @@ def tamper_reason(source: str, current: str | None = None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4)
+def _allowed(current: str) -> Counter[str]:
+    """What the current file does, counted once per text (every candidate of a round asks)."""
+    return Counter(text for _, text in _constructs(current))
+
+
 def _constructs(source: str) -> Iterator[tuple[str, str]]:
     """(reason, the construct's code) for each construct that reaches into the test machinery."""
-    try:
-        tree = pyast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = pyast.tree(source)
+    if tree is None:
         return
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

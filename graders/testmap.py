@@ -166,11 +166,19 @@ class CoverageMap:
 
     @cached_property
     def _tree(self) -> ast.AST | None:
-        return pyast.parse_or_none(self.text)
+        return pyast.tree(self.text)
 
     @cached_property
     def _spans(self) -> list[Span]:
         return functions(self._tree) if self._tree is not None else []
+
+    @cached_property
+    def _quiet(self) -> set[int]:
+        return _quiet_lines(self.text.splitlines(), self._tree)
+
+    @cached_property
+    def _names(self) -> set[str]:
+        return _defined(self._tree) if self._tree is not None else set()
 
     @cached_property
     def _callers(self) -> dict[str, frozenset[str]]:
@@ -208,11 +216,11 @@ class CoverageMap:
             return Selection(everyone, everything=True, why=f"no coverage map ({why})")
         old = self.text.splitlines()
         new = text.splitlines()
-        new_tree = pyast.parse_or_none(text)
+        new_tree = pyast.tree(text)
         new_spans = functions(new_tree) if new_tree is not None else []
-        old_quiet = _quiet_lines(old, self._tree)
+        old_quiet = self._quiet
         new_quiet = _quiet_lines(new, new_tree)
-        old_names = _defined(self._tree)
+        old_names = self._names
         added = sorted(_defined(new_tree) - old_names) if new_tree is not None else []
         touched: set[str] = set()
         for _tag, i1, i2, j1, j2 in _opcodes(old, new):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,8 @@ def test_test_files_go_the_cold_way() -> None:
         (None, True, "timed out after 8s"),
         (128 + 14, False, "timed out after 8s"),  # SIGALRM: a warm runner's own deadline
         (128 + 24, False, "timed out (CPU time limit exceeded)"),  # SIGXCPU
+        (128 + 27, False, "timed out (CPU time limit exceeded)"),  # SIGPROF: the run's CPU timer
+        (-27, False, "timed out (CPU time limit exceeded)"),
         (0, False, "ended without a report (exit code 0)"),  # os._exit(0) before the report
     ],
 )
@@ -279,7 +282,9 @@ def test_cancelling_a_round_kills_its_running_test_run(calc_ws: Path, warm: bool
     eng = Engine(calc_ws, graders=(), warm=warm, test_limits=Limits(timeout_s=120, cpu_s=121))
     try:
         grading = eng.start(REL, expected=1)
-        future = grading.submit(Candidate("loop", GOOD_MEAN + "\nwhile True:\n    pass\n"))
+        # It waits without burning CPU, so only its wall clock (10 s at least) would end it.
+        loop = GOOD_MEAN + "\nimport time\nwhile True:\n    time.sleep(0.05)\n"
+        future = grading.submit(Candidate("loop", loop))
         assert future is not None
         deadline = time.monotonic() + 60
         # Grading starts once the current file's baseline is in; with no static graders the
@@ -292,8 +297,8 @@ def test_cancelling_a_round_kills_its_running_test_run(calc_ws: Path, warm: bool
         cancelled = time.monotonic()
         grading.cancel()
         future.result(timeout=30)
-        # Killed within a poll or two (far inside 30 s), not run to its 120 s limit.
-        assert time.monotonic() - cancelled < 30
+        # Killed within a poll or two, not run to its wall-clock limit (10 s).
+        assert time.monotonic() - cancelled < 5
         tests = grading.verdicts[0].checks["tests"]
         assert tests.status != "pass" and not grading.verdicts[0].verified
         if not warm:
@@ -305,3 +310,30 @@ def test_cancelling_a_round_kills_its_running_test_run(calc_ws: Path, warm: bool
             assert not left, f"the killed run left processes behind: {left}"
     finally:
         eng.close()
+
+
+RUNNERS = Path(__file__).resolve().parent.parent / "graders" / "runners"
+
+
+@pytest.mark.parametrize(
+    ("code", "env"),
+    [
+        ("import gauntlet_zygote as z\nz._limit_cpu(0.3)\n", {}),
+        ("import gauntlet_report\n", {"GAUNTLET_CPU_S": "0.4"}),
+    ],
+    ids=["warm runner", "cold run"],
+)
+def test_a_loop_ends_on_its_cpu_budget_to_the_tick(code: str, env: dict[str, str]) -> None:
+    """A looping candidate is ended by its own CPU timer (SIGPROF) once it has burnt its budget,
+    not at the next whole second RLIMIT_CPU allows (up to a second more for every hang)."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code + "while True:\n    pass\n"],
+        env={**os.environ, "PYTHONPATH": str(RUNNERS), **env},
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGPROF
+    cpu = usage.ru_utime + usage.ru_stime
+    assert cpu < 0.9, cpu

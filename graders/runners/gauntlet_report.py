@@ -12,6 +12,7 @@ workspace's interpreter or else from $GAUNTLET_COVERAGE_PATH.
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -19,6 +20,23 @@ import gauntlet_audit
 import pytest
 
 gauntlet_audit.install()
+
+
+def _limit_cpu():
+    """A cold run's CPU budget ($GAUNTLET_CPU_S, counted from the interpreter's start), to the
+    kernel's tick: ITIMER_PROF counts every thread's CPU time and SIGPROF's default action ends
+    the process. The sandbox's RLIMIT_CPU (whole seconds) stays behind it."""
+    budget = os.environ.get("GAUNTLET_CPU_S")
+    if not budget:
+        return
+    try:
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)
+        signal.setitimer(signal.ITIMER_PROF, max(0.01, float(budget) - time.process_time()))
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+_limit_cpu()
 
 _outcomes = {}
 _durations = {}

@@ -387,8 +387,10 @@ class _Runner:
 
 
 def _limit_cpu(seconds):
-    """At most `seconds` more CPU time for this process from now (SIGXCPU ends it): a candidate
-    that loops is stopped by the CPU it burns, however busy the machine is."""
+    """At most `seconds` more CPU time for this process from now: a candidate that loops is
+    stopped by the CPU it burns, however busy the machine is. ITIMER_PROF counts every thread's
+    CPU time to the kernel's tick and SIGPROF's default action ends the process; RLIMIT_CPU (whole
+    seconds, so up to one more) still ends it should the tests reset that timer."""
     try:
         import resource
 
@@ -402,6 +404,11 @@ def _limit_cpu(seconds):
             resource.setrlimit(resource.RLIMIT_CPU, (want, hard))
     except (ImportError, OSError, ValueError):
         pass  # the wall clock still bounds the run
+    try:
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)
+        signal.setitimer(signal.ITIMER_PROF, max(0.01, seconds))
+    except (AttributeError, OSError, ValueError):
+        pass  # RLIMIT_CPU and the wall clock still bound the run
 
 
 def _exit(code):
