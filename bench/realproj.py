@@ -24,12 +24,13 @@ What it does, in one run:
               least 30 s). Right iff the suite passes (both suites pass whole on the original, so
               this is "every test that passed still passes"). Cached in CACHE/realproj-gt/ by the
               sha256 of (library, version, path, text). The warm round's candidates (the same
-              code plus a trailing comment) take their base candidate's ground truth.
+              code plus a comment line above the planted function) take their base candidate's
+              ground truth.
   gauntlet    per task a fresh Engine (with a map cache of its own) first builds the file's
               coverage map, timed apart (the editor starts it when the file is opened), then
               grades the 8 candidates against the planted file (cold: Engine construction +
               grade); after `engine.wait_warm()` the same engine grades the 8 again with a
-              comment line appended to each, so no cache knows the texts (warm). After each round
+              comment line above the planted function, so no cache knows the texts (warm). After each round
               the winner is confirmed on every covering test (Engine.confirm_report, timed apart):
               picks and the regression check are given before and after it.
   naive       per candidate: copy the library to a fixed path, write the candidate, ruff check .,
@@ -438,11 +439,21 @@ class RoundResult:
         }
 
 
+def unseen(text: str, function: str) -> str:
+    """The same code, a text no cache has seen: a comment line above the planted function, where
+    a model's candidates differ from the file and from each other (a comment at the end of the
+    file would make every diff span the rest of the module, which no region edit does)."""
+    found = re.search(rf"^([ \t]*)(async[ \t]+)?def[ \t]+{re.escape(function)}\b", text, re.M)
+    if found is None:
+        return text + WARM_COMMENT
+    line = f"{found.group(1)}{WARM_COMMENT.strip()}\n"
+    return text[: found.start()] + line + text[found.start() :]
+
+
 def grade_round(
     engine: Engine, plant: Plant, planted: str, cands: list[CandidateText], warm: bool
 ) -> Report:
-    suffix = WARM_COMMENT if warm else ""
-    batch = [Candidate(c.id, c.text + suffix) for c in cands]
+    batch = [Candidate(c.id, unseen(c.text, plant.function) if warm else c.text) for c in cands]
     return engine.grade(plant.rel_path, batch, current=planted)
 
 

@@ -91,9 +91,31 @@ def tree(source: str) -> ast.Module | None:
     return value if isinstance(value, ast.Module) else None
 
 
+_STATEMENT_DUMPS: OrderedDict[str, str] = OrderedDict()
+_STATEMENT_DUMPS_SIZE = 8192
+_statement_lock = threading.Lock()
+
+
 def _dump(source: str) -> str | None:
-    parsed = tree(source)
-    return ast.dump(parsed) if parsed is not None else None
+    """The module's statements' trees, each dumped once per code text: a candidate that changes
+    one function of a 5,000-line module dumps that function, not the module."""
+    parts = _segments(source)
+    if parts is None:
+        return None
+    out = []
+    for node, _start, _end, code in parts:
+        with _statement_lock:
+            dumped = _STATEMENT_DUMPS.get(code)
+            if dumped is not None:
+                _STATEMENT_DUMPS.move_to_end(code)
+        if dumped is None:
+            dumped = ast.dump(node)
+            with _statement_lock:
+                _STATEMENT_DUMPS[code] = dumped
+                while len(_STATEMENT_DUMPS) > _STATEMENT_DUMPS_SIZE:
+                    _STATEMENT_DUMPS.popitem(last=False)
+        out.append(dumped)
+    return "\n".join(out)
 
 
 def normalized(source: str) -> str | None:

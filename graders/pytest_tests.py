@@ -76,6 +76,8 @@ class TestRun:
     cover_error: str = ""
     collect_s: float = 0.0
     """What collection took (importing the test files, and so the target)."""
+    collect_cpu_s: float = 0.0
+    """The CPU time collection took (0.0 where the report does not say)."""
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,7 @@ def interpret(
         )
         durations = {str(k): float(v) for k, v in data.get("durations", {}).items()}
         collect_s = float(data.get("collect_s") or 0.0)
+        collect_cpu_s = float(data.get("collect_cpu_s") or 0.0)
         cover, cover_error = _read_cover(data.get("cover"), nonce)
         if covered is not None and cover is None and not cover_error:
             cover_error = "the run recorded no coverage"
@@ -332,6 +335,7 @@ def interpret(
         cover=cover,
         cover_error=cover_error,
         collect_s=collect_s,
+        collect_cpu_s=collect_cpu_s,
     )
 
 

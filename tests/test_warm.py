@@ -337,3 +337,57 @@ def test_a_loop_ends_on_its_cpu_budget_to_the_tick(code: str, env: dict[str, str
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGPROF
     cpu = usage.ru_utime + usage.ru_stime
     assert cpu < 0.9, cpu
+
+
+def test_a_selected_run_builds_items_for_the_selected_tests_only(tmp_path: Path) -> None:
+    """pytest imports a selected test file whole (an import error is still the file's error), but
+    builds no items for the classes and functions that hold none of the selected tests: a test
+    whose parametrization fails to build is left alone when another test is asked for."""
+    import json
+    import subprocess
+
+    (tmp_path / "test_many.py").write_text(
+        "import pytest\n\n\n"
+        "def test_wanted():\n    assert True\n\n\n"
+        "@pytest.mark.parametrize('x', [1], ids=lambda x: 1 / 0)\n"
+        "def test_broken_ids(x):\n    assert x\n\n\n"
+        "class TestOther:\n    def test_a(self):\n        assert True\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "select.json").write_text(json.dumps(["test_many.py::test_wanted"]))
+
+    def run(selected: bool) -> dict[str, Any]:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(RUNNERS),
+            "GAUNTLET_REPORT": str(tmp_path / "report.json"),
+        }
+        if selected:
+            env["GAUNTLET_SELECT"] = str(tmp_path / "select.json")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "gauntlet_report",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "--rootdir",
+                str(tmp_path),
+                str(tmp_path / "test_many.py"),
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        return json.loads((tmp_path / "report.json").read_text())
+
+    narrowed = run(selected=True)
+    assert narrowed["tests"] == {"test_many.py::test_wanted": "passed"}
+    assert narrowed["collect_errors"] == []
+    # Without a selection the broken parametrization is built, and fails the file's collection.
+    whole = run(selected=False)
+    assert whole["collect_errors"] and "test_many.py" in json.dumps(whole["collect_errors"])

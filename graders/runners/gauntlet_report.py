@@ -98,6 +98,7 @@ def _drop_unselected_files(config, wanted):
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection(session):
     _clock["collect"] = time.monotonic()
+    _clock["collect_cpu"] = time.process_time()
     wanted = _wanted()
     if wanted is not None:
         try:
@@ -109,6 +110,7 @@ def pytest_collection(session):
 def pytest_collection_finish(session):
     if "collect" in _clock:
         _clock["collect_s"] = time.monotonic() - _clock["collect"]
+        _clock["collect_cpu_s"] = time.process_time() - _clock["collect_cpu"]
     # Started once the tests are collected: what runs on import is not any test's (and unmeasured,
     # collection costs what it costs a candidate's run, which its time limit is drawn from).
     target = os.environ.get("GAUNTLET_COVER")
@@ -129,6 +131,40 @@ def pytest_collection_finish(session):
         _cover["error"] = ("coverage.py did not start: %r" % (exc,))[:300]
         return
     _cover["cov"] = cov
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector, name, obj):
+    """No items for the classes and functions of a selected file that hold none of the selected
+    tests: pytest still imports the file (an import error is reported as ever), but builds items
+    for what runs only (765 items cost more-itertools' collection 0.13 s of CPU). The canary file
+    is never narrowed."""
+    picked = _selection()
+    if picked is None or os.path.basename(str(collector.path)).startswith(CANARY):
+        return None
+    prefixes, files = picked
+    if collector.nodeid.split("::", 1)[0] not in files:
+        return None
+    return None if collector.nodeid + "::" + name in prefixes else []
+
+
+_picked = {}
+
+
+def _selection():
+    """(every prefix of a selected id at a `::`, the files they are in), read once; None: no
+    selection."""
+    if "ids" not in _picked:
+        wanted = _wanted()
+        if wanted is None:
+            _picked["ids"] = None
+        else:
+            prefixes = set()
+            for nodeid in wanted:
+                parts = nodeid.split("::")
+                prefixes.update("::".join(parts[:i]) for i in range(2, len(parts) + 1))
+            _picked["ids"] = (prefixes, {n.split("::", 1)[0] for n in wanted})
+    return _picked["ids"]
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -205,6 +241,7 @@ def pytest_sessionfinish(session, exitstatus):
         "collect_errors": _collect_errors,
         "exitstatus": int(exitstatus),
         "collect_s": _clock.get("collect_s", 0.0),
+        "collect_cpu_s": _clock.get("collect_cpu_s", 0.0),
     }
     cover = _coverage_report()
     if cover is not None:
