@@ -133,8 +133,9 @@ def compare(naive: NaiveRun, verdict: dict[str, Any] | None) -> list[str]:
         if status == "error":
             problems.append(f"gauntlet {name}: error ({checks[name].get('reason', '')})")
         elif status in ("pass", "fail") and (status == "pass") != naive.tools[tool].ok:
+            why = f" ({checks[name].get('reason', '')})" if checks[name].get("reason") else ""
             problems.append(
-                f"gauntlet {name}: {status}; naive {tool}: exit {naive.tools[tool].returncode}"
+                f"gauntlet {name}: {status}{why}; naive {tool}: exit {naive.tools[tool].returncode}"
             )
     return problems
 

@@ -136,8 +136,9 @@ class Engine:
         self._pools: dict[tuple[str, tuple[str, ...]], WarmPool] = {}
         self._demand = 0
         self._warm_took: dict[tuple[str, frozenset[str]], float] = {}
-        """(file, tests) -> the most a warm run of those tests took, collection included, on any
-        text graded so far that ran them to the end (see test_limit)."""
+        """(file, tests) -> the most CPU time a warm run of those tests took, from its candidate's
+        arrival to its report, on any text graded so far that ran them to the end (see
+        test_limit)."""
         """Test runs one round can ask for (set by start()): the most runners a pool keeps idle."""
         self._pool = ThreadPoolExecutor(
             max_workers=self.workers, thread_name_prefix="gauntlet-grade"
@@ -242,8 +243,8 @@ class Engine:
         # Only a run that collected everything and ran every test it was asked to measures them.
         whole = not (run.problem or run.timed_out or run.collect_errors)
         if spec.select is not None and whole and all(t in run.outcomes for t in spec.select):
-            # The budget is CPU time: collection's own (its wall clock grows with the load).
-            took = (run.collect_cpu_s or run.collect_s) + sum(run.durations.values())
+            # The budget counts CPU time from the candidate's arrival, and so does the report.
+            took = run.run_cpu_s or (run.collect_s + sum(run.durations.values()))
             measured = (rel_path, frozenset(spec.select))
             with self._lock:
                 self._warm_took[measured] = max(took, self._warm_took.get(measured, 0.0))
@@ -801,7 +802,7 @@ class Engine:
         took = setup + tmap.time_of(tests)
         if warm:
             # The map's run was cold and traced its tests; once a warm run of the same tests has
-            # gone to the end, what warm runs of them took (the most) is the measure.
+            # gone to the end, the CPU time warm runs of them took (the most) is the measure.
             with self._lock:
                 seen = self._warm_took.get((tmap.rel_path, frozenset(tests)))
             if seen is not None:

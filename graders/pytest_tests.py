@@ -78,6 +78,9 @@ class TestRun:
     """What collection took (importing the test files, and so the target)."""
     collect_cpu_s: float = 0.0
     """The CPU time collection took (0.0 where the report does not say)."""
+    run_cpu_s: float = 0.0
+    """The CPU time of the whole run up to its report, on the clock its CPU budget counts (from a
+    warm runner's order, or the interpreter's start)."""
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,7 @@ def interpret(
         durations = {str(k): float(v) for k, v in data.get("durations", {}).items()}
         collect_s = float(data.get("collect_s") or 0.0)
         collect_cpu_s = float(data.get("collect_cpu_s") or 0.0)
+        run_cpu_s = float(data.get("run_cpu_s") or 0.0)
         cover, cover_error = _read_cover(data.get("cover"), nonce)
         if covered is not None and cover is None and not cover_error:
             cover_error = "the run recorded no coverage"
@@ -336,6 +340,7 @@ def interpret(
         cover_error=cover_error,
         collect_s=collect_s,
         collect_cpu_s=collect_cpu_s,
+        run_cpu_s=run_cpu_s,
     )
 
 

@@ -242,6 +242,9 @@ def pytest_sessionfinish(session, exitstatus):
         "exitstatus": int(exitstatus),
         "collect_s": _clock.get("collect_s", 0.0),
         "collect_cpu_s": _clock.get("collect_cpu_s", 0.0),
+        # CPU time on the clock the run's budget counts: from the interpreter's start, or, in a
+        # warm runner, from the candidate's arrival.
+        "run_cpu_s": time.process_time() - float(os.environ.get("GAUNTLET_CPU_FROM") or 0.0),
     }
     cover = _coverage_report()
     if cover is not None:
