@@ -32,11 +32,12 @@ if TYPE_CHECKING:
     from gauntlet.graders.engine import Engine
 
 
-class _Halt(threading.Event):
-    """Set by the round itself (the job stopped sampling, or was cancelled), or by the job's event.
-
-    A candidate whose grading sees it set skips its remaining checks and is not verified.
-    """
+class Halt(threading.Event):
+    """Set when set itself or when `outer` is (the job's cancel event), which has no callback:
+    polled by what must stop with either. A round's halt is set by the round (the job stopped
+    sampling, or was cancelled), and a candidate whose grading sees it set skips its remaining
+    checks and is not verified; a test run started beside a static check has its own, set when
+    that check fails."""
 
     def __init__(self, outer: threading.Event | None) -> None:
         super().__init__()
@@ -76,7 +77,7 @@ class Round:
         self._waited: dict[str, float] = {}
         """Candidates -> seconds from their submission to the start of their checks."""
         self._submitted: dict[str, float] = {}
-        self._halt = _Halt(cancel)
+        self._halt = Halt(cancel)
         self._lock = threading.Lock()
         # The baseline is computed once per (file, text) and shared by every round on it.
         self._base: Future[Baseline] = engine._pool.submit(engine.baseline, rel_path, current)
