@@ -99,7 +99,7 @@ _statement_lock = threading.Lock()
 def _dump(source: str) -> str | None:
     """The module's statements' trees, each dumped once per code text: a candidate that changes
     one function of a 5,000-line module dumps that function, not the module."""
-    parts = _segments(source)
+    parts = statements(source)
     if parts is None:
         return None
     out = []
@@ -136,7 +136,7 @@ def _lines(source: str) -> list[str]:
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _segments(source: str) -> list[tuple[ast.stmt, int, int, str]] | None:
+def statements(source: str) -> list[tuple[ast.stmt, int, int, str]] | None:
     """(statement, first line, last line, its code) for each top-level statement; a definition
     starts at its first decorator."""
     parsed = tree(source)
@@ -158,7 +158,7 @@ def unchanged_definitions(source: str, current: str) -> list[tuple[int, int]] | 
     `current` has word for word, when the rest of `source` cannot change what is found in them:
     its module-level statements are `current`'s and no changed definition imports anything. None
     when either text does not parse or that does not hold (then the whole text must be read)."""
-    new, old = _segments(source), _segments(current)
+    new, old = statements(source), statements(current)
     if new is None or old is None:
         return None
     if [s[3] for s in new if not isinstance(s[0], _DEFS)] != [

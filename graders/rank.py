@@ -517,18 +517,12 @@ def _public_names_changed(old: str, new: str) -> int:
 @functools.lru_cache(maxsize=16)
 def _public_defs(src: str) -> dict[str, tuple[str, ast.AST]]:
     """Public top-level definition -> (its code, decorators included, and its node)."""
-    tree = pyast.tree(src)
-    if tree is None:
-        return {}
-    lines = src.splitlines()
-    out: dict[str, tuple[str, ast.AST]] = {}
-    for n in tree.body:
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and not (
-            n.name.startswith("_")
-        ):
-            start = min([n.lineno, *(d.lineno for d in n.decorator_list)])
-            out[n.name] = ("\n".join(lines[start - 1 : n.end_lineno]), n)
-    return out
+    return {
+        node.name: (code, node)
+        for node, _start, _end, code in pyast.statements(src) or []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and not node.name.startswith("_")
+    }
 
 
 @functools.lru_cache(maxsize=64)
